@@ -1,0 +1,39 @@
+# The two commands of the README: `make up` (main job on the embedded default) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv up down status test lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip 'setuptools<70' wheel
+	$(BIN)/pip install -q -e '.[test]'
+	# the official SDK, used by the compatibility tests (its sdist needs setuptools<70)
+	$(BIN)/pip install -q --no-build-isolation batchcompute==2.1.7
+	touch $(STAMP)
+
+up: venv
+	$(BIN)/python -m provider.driver.quickstart up
+
+down: venv
+	$(BIN)/python -m provider.driver.quickstart down
+
+status: venv
+	$(BIN)/python -m provider.driver.quickstart status
+
+test: venv
+	$(BIN)/ruff check api service provider stacks tests bench
+	$(BIN)/pytest -q
+
+lint: venv
+	$(BIN)/ruff check api service provider stacks tests bench
+
+bench: venv
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .bcs
