@@ -72,6 +72,7 @@ class InstanceStarted:
     node: str  # host/worker that really runs it
     node_ip: str
     sandbox_path: str
+    pid: int = 0  # process-group id of the command (0 = unknown); lets a restarted bcsd kill orphans
 
 
 @dataclass(frozen=True, slots=True)
