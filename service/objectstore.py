@@ -87,7 +87,8 @@ class ObjectStore:
 
     def __post_init__(self) -> None:
         if self.protocol not in BACKENDS:
-            raise ObjectStoreError(f"unknown object store protocol {self.protocol!r} (one of {sorted(BACKENDS)})")
+            known = ", ".join(sorted(BACKENDS))
+            raise ObjectStoreError(f"unknown object store protocol {self.protocol!r} (one of {known})")
         if self.protocol == "file":
             if not self.root:
                 raise ObjectStoreError("a local object store needs a root directory")
