@@ -1,0 +1,94 @@
+"""The BatchCompute API contract shared by ``bcsd`` (service) and the Pulumi provider.
+
+Pipeline: bytes -> ``parse_json_body`` -> rule walk (``api.rules``: the wire rules as data, in
+the API's order of checks) -> pydantic models -> ``canonical_job`` for comparisons. Errors all
+come from one catalogue (``ERRORS``, built with ``error(key, **ctx)``). Imports only pydantic.
+"""
+
+from api.canonical import canonical_cluster, canonical_job
+from api.cluster_choice import ClusterChoice, effective_cluster
+from api.errors import ERRORS, ApiError, ErrorSpec, error
+from api.models.cluster import ClusterDescription, GroupDescription, ModifyClusterDescription
+from api.models.common import (
+    NAS,
+    VPC,
+    Classic,
+    Configs,
+    Disk,
+    Disks,
+    MountEntry,
+    Mounts,
+    Networks,
+    Notification,
+    OSSCredentials,
+    Topic,
+)
+from api.models.job import (
+    DAG,
+    AutoCluster,
+    Command,
+    Docker,
+    InputMappingConfig,
+    JobDescription,
+    JobUpdate,
+    Parameters,
+    TaskDescription,
+)
+from api.parse import (
+    check_cluster,
+    check_idempotent_token,
+    check_job,
+    parse_cluster,
+    parse_job,
+    parse_job_update,
+    parse_json_body,
+    parse_modify_cluster,
+    parse_priority,
+)
+from api.quotas import Quotas, quota_errors
+
+__all__ = [
+    "DAG",
+    "ERRORS",
+    "NAS",
+    "VPC",
+    "ApiError",
+    "AutoCluster",
+    "Classic",
+    "ClusterChoice",
+    "ClusterDescription",
+    "Command",
+    "Configs",
+    "Disk",
+    "Disks",
+    "Docker",
+    "ErrorSpec",
+    "GroupDescription",
+    "InputMappingConfig",
+    "JobDescription",
+    "JobUpdate",
+    "ModifyClusterDescription",
+    "MountEntry",
+    "Mounts",
+    "Networks",
+    "Notification",
+    "OSSCredentials",
+    "Parameters",
+    "Quotas",
+    "TaskDescription",
+    "Topic",
+    "canonical_cluster",
+    "canonical_job",
+    "check_cluster",
+    "check_idempotent_token",
+    "check_job",
+    "effective_cluster",
+    "error",
+    "parse_cluster",
+    "parse_job",
+    "parse_job_update",
+    "parse_json_body",
+    "parse_modify_cluster",
+    "parse_priority",
+    "quota_errors",
+]

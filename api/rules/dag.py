@@ -1,0 +1,105 @@
+"""Cross-key rules of a job body: Dependencies name declared tasks, the DAG is acyclic, and
+every task has a cluster that takes effect (reference §12 #10)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from api.errors import ApiError, error
+
+
+def find_cycle(tasks: list[str], edges: dict[str, list[str]]) -> list[str] | None:
+    """A cycle of ``edges`` (upstream -> downstream) as ``[a, b, …, a]``, or ``None``.
+
+    Deterministic: tasks are explored in the order given, so the same DAG names the same cycle.
+    """
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(tasks, white)
+    for start in tasks:
+        if colour[start] != white:
+            continue
+        stack: list[tuple[str, Iterator[str]]] = [(start, iter(edges.get(start, ())))]
+        colour[start] = grey
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                colour[node] = black
+                stack.pop()
+            elif colour.get(child, black) == grey:
+                trail = [n for n, _ in stack]
+                return trail[trail.index(child) :] + [child]
+            elif colour.get(child) == white:
+                colour[child] = grey
+                stack.append((child, iter(edges.get(child, ()))))
+    return None
+
+
+def check_dag(dag: dict[str, Any], param: str, path: str) -> Iterator[ApiError]:
+    """Dependencies may name only declared tasks; then the graph must be acyclic (BadDAG)."""
+    tasks = dag["Tasks"]
+    deps: dict[str, list[str]] = dag.get("Dependencies", {})
+    dpath = f"{path}.Dependencies"
+    clean = True
+    for upstream, downstream in deps.items():
+        if upstream not in tasks:
+            clean = False
+            yield error(
+                "detail",
+                f"{dpath}.{upstream}",
+                param=f"Dependencies.{upstream}",
+                detail=f"Task {upstream} is not declared in DAG.Tasks.",
+            )
+            continue
+        for i, name in enumerate(downstream):
+            if not isinstance(name, str) or name not in tasks:
+                clean = False
+                yield error(
+                    "detail",
+                    f"{dpath}.{upstream}.{i}",
+                    param=f"Dependencies.{upstream}.value",
+                    detail=f"Task {name} is not declared in DAG.Tasks.",
+                )
+    if clean:
+        cycle = find_cycle(list(tasks), deps)
+        if cycle is not None:
+            yield error("bad_dag", dpath, cycle=" -> ".join(cycle))
+
+
+def auto_cluster_in_use(auto: Any) -> bool:
+    """An AutoCluster someone filled in: it names an instance type or an image.
+
+    The SDK materialises ``{"InstanceType": "", "ECSImageId": "", …}`` on mere attribute access,
+    and the CLI sends ``AutoCluster: {}`` beside a ClusterId; neither is a cluster request.
+    """
+    if not isinstance(auto, dict):
+        return False
+    return any(auto.get(k) for k in ("InstanceType", "ImageId", "ECSImageId"))
+
+
+def check_task_cluster(task: dict[str, Any], param: str, path: str) -> Iterator[ApiError]:
+    """A task needs a non-empty ClusterId or a usable AutoCluster (reference §12 #10).
+
+    A non-empty ClusterId takes effect and the AutoCluster beside it is ignored (the seed's own
+    example has both). Otherwise the AutoCluster must name an InstanceType and exactly one of
+    ImageId / ECSImageId.
+    """
+    if task.get("ClusterId"):
+        return
+    auto = task.get("AutoCluster")
+    if not auto_cluster_in_use(auto):
+        yield error("missing", f"{path}.ClusterId", param="ClusterId")
+        return
+    apath = f"{path}.AutoCluster"
+    if not auto.get("InstanceType"):
+        yield error("missing", f"{apath}.InstanceType", param="AutoCluster.InstanceType")
+    if auto.get("ImageId") and auto.get("ECSImageId"):
+        yield error(
+            "detail",
+            f"{apath}.ECSImageId",
+            param="AutoCluster.ECSImageId",
+            detail="Only one of ImageId and ECSImageId can be set, and the other one must be left blank.",
+        )
+    elif not auto.get("ImageId") and not auto.get("ECSImageId"):
+        yield error("missing", f"{apath}.ImageId", param="AutoCluster.ImageId")
