@@ -1,0 +1,244 @@
+"""Run one instance attempt from start to finish: the one place that defines what running means.
+
+Both executors call ``run_instance`` (the local one in a thread, the Dask one inside a worker
+task), so sandbox, package, mappings, environment, timeout, stop and uploads behave the same
+everywhere. The steps, and the error code each one's failure becomes:
+
+    sandbox          -> NodeLost (the node could not host the attempt)
+    PackagePath      -> PackageDownloadFailed / PackageUnpackFailed
+    InputMapping     -> InputMappingFailed
+    CommandLine      -> CommandNotFound (could not start); exit code otherwise
+    wait             -> InstanceTimeout / InstanceStopped
+    uploads          -> OutputUploadFailed (stdout/stderr, LogMapping, OutputMapping; done even
+                        when the command failed, reference §12 #41)
+
+``run_instance`` never raises: every failure is an ``InstanceExited`` with a code and a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from service.executors import package, process
+from service.executors import sandbox as sb
+from service.executors.base import InstanceErrorCode, InstanceExited, InstanceLaunch
+from service.objectstore import ObjectStore, ObjectStoreError
+
+StartedCallback = Callable[[int, str], None]
+
+
+class _Failed(Exception):
+    """A step failed; carries the instance error code and a message for people."""
+
+    def __init__(self, code: InstanceErrorCode, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.detail = detail
+
+
+def log_object(directory: str, stream: str, launch: InstanceLaunch) -> str:
+    """Reference §8.8: ``{dir}{stream}.{JobId}.{TaskName}.{InstanceId}`` ("" when discarded)."""
+    if not directory:
+        return ""
+    k = launch.key
+    base = directory if directory.endswith("/") else directory + "/"
+    return f"{base}{stream}.{k.job_id}.{k.task_name}.{k.instance_id}"
+
+
+def _argv(command_line: str) -> list[str]:
+    try:
+        argv = shlex.split(command_line)
+    except ValueError as exc:
+        raise _Failed("CommandNotFound", f"CommandLine cannot be split into arguments: {exc}") from exc
+    if not argv:
+        raise _Failed("CommandNotFound", "CommandLine is empty")
+    return argv
+
+
+def _fetch_package(launch: InstanceLaunch, store: ObjectStore, box: sb.Sandbox) -> None:
+    archive = box.root / "package.tar.gz"
+    try:
+        store.get(launch.package_path, archive)
+    except (ObjectStoreError, OSError) as exc:
+        raise _Failed("PackageDownloadFailed", f"cannot download {launch.package_path}: {exc}") from exc
+    try:
+        package.unpack(archive, box.workdir)
+    except package.UnsafePackage as exc:
+        raise _Failed("PackageUnpackFailed", f"cannot unpack {launch.package_path}: {exc}") from exc
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def _map_inputs(launch: InstanceLaunch, store: ObjectStore, box: sb.Sandbox) -> None:
+    for oss, local in sorted(launch.input_mapping.items()):
+        try:
+            target = box.local(local)
+            dest: str | Path = str(target) + "/" if local.endswith("/") else target
+            store.get(oss, dest)
+        except (ObjectStoreError, sb.SandboxPathError, OSError) as exc:
+            raise _Failed("InputMappingFailed", f"InputMapping {oss} -> {local}: {exc}") from exc
+
+
+def _upload(launch: InstanceLaunch, store: ObjectStore, box: sb.Sandbox) -> list[str]:
+    """Every upload is tried; the problems are returned (not raised) so one does not block the rest."""
+    k = launch.key
+    problems: list[str] = []
+    streams = ((launch.stdout_dir, "stdout", box.stdout), (launch.stderr_dir, "stderr", box.stderr))
+    for directory, stream, path in streams:
+        if directory:
+            try:
+                store.put_file(path, log_object(directory, stream, launch))
+            except (ObjectStoreError, OSError) as exc:
+                problems.append(f"{stream}: {exc}")
+    for local, oss_dir in sorted(launch.log_mapping.items()):
+        try:
+            path = box.local(local)
+            if path.is_file():
+                name = f"{path.name}.{k.job_id}.{k.task_name}.{k.instance_id}"
+                store.put_file(path, (oss_dir if oss_dir.endswith("/") else oss_dir + "/") + name)
+        except (ObjectStoreError, sb.SandboxPathError, OSError) as exc:
+            problems.append(f"LogMapping {local}: {exc}")
+    for local, oss in sorted(launch.output_mapping.items()):
+        try:
+            path = box.local(local)
+            if path.is_dir():
+                store.put_folder(path, oss)
+            elif path.is_file():
+                store.put_file(path, oss)
+            # a local path the program never created is nothing to upload, not an error
+        except (ObjectStoreError, sb.SandboxPathError, OSError) as exc:
+            problems.append(f"OutputMapping {local} -> {oss}: {exc}")
+    return problems
+
+
+def _prepare_streams(launch: InstanceLaunch, box: sb.Sandbox) -> tuple[int, int]:
+    out = os.open(box.stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) if launch.stdout_dir else -1
+    err = os.open(box.stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) if launch.stderr_dir else -1
+    return out, err
+
+
+def _start(launch: InstanceLaunch, box: sb.Sandbox, argv: list[str]) -> subprocess.Popen[bytes]:
+    env = sb.environment(launch, box)
+    if argv[0] == "python" and shutil.which("python", path=env["PATH"]) is None:
+        argv = [os.path.abspath(sys.executable), *argv[1:]]  # only python3 on this machine
+    out, err = _prepare_streams(launch, box)
+    try:
+        return process.spawn(
+            argv,
+            box.workdir,
+            env,
+            out if out >= 0 else subprocess.DEVNULL,
+            err if err >= 0 else subprocess.DEVNULL,
+        )
+    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        raise _Failed("CommandNotFound", f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
+    except OSError as exc:
+        raise _Failed("CommandNotFound", f"cannot start {argv[0]!r}: {exc}") from exc
+    finally:
+        for fd in (out, err):
+            if fd >= 0:
+                os.close(fd)
+
+
+_ENDINGS: dict[str, tuple[InstanceErrorCode, str]] = {
+    "timeout": ("InstanceTimeout", "killed after running longer than the task's Timeout ({t:g} s)"),
+    "stopped": ("InstanceStopped", "killed because the job was stopped"),
+    "exited": ("", ""),
+}
+
+
+def run_instance(
+    launch: InstanceLaunch,
+    should_stop: Callable[[], bool],
+    on_started: StartedCallback | None = None,
+    *,
+    node: str = "",
+) -> InstanceExited:
+    """Run one attempt synchronously and describe how it ended. Never raises.
+
+    ``should_stop`` is asked every ``process.STOP_POLL_S`` while the command runs (and between
+    the preparation steps); ``on_started(pid, sandbox_path)`` is called right after the process
+    exists (pid = its process-group id).
+    """
+    node = node or socket.gethostname()
+    box = sb.sandbox_for(launch) if _usable(launch) else sb.Sandbox(Path(launch.sandbox_root) / "invalid")
+    exit_code: int | None = None
+    code: InstanceErrorCode = ""
+    message = detail = ""
+    problems: list[str] = []
+    ran = False
+    try:
+        if not _usable(launch):
+            raise _Failed("NodeLost", "the instance key cannot name a sandbox folder")
+        try:
+            sb.create(box)
+        except OSError as exc:
+            raise _Failed("NodeLost", f"cannot create the sandbox {box.root}: {exc}") from exc
+        store = ObjectStore.from_config(launch.object_store) if launch.object_store else None
+        needs_store = launch.package_path or launch.input_mapping or launch.output_mapping
+        needs_store = needs_store or launch.log_mapping or launch.stdout_dir or launch.stderr_dir
+        if needs_store and store is None:
+            raise _Failed("NodeLost", "the launch names oss:// paths but carries no object store")
+        argv = _argv(launch.command_line)
+        if launch.package_path:
+            _fetch_package(launch, store, box)  # type: ignore[arg-type]
+        if launch.input_mapping:
+            _map_inputs(launch, store, box)  # type: ignore[arg-type]
+        if should_stop():
+            raise _Failed("InstanceStopped", "stopped before the command started")
+        proc = _start(launch, box, argv)
+        ran = True
+        if on_started is not None:
+            with contextlib.suppress(Exception):  # a reporting problem must not orphan the process
+                on_started(proc.pid, str(box.root))
+        outcome = process.wait(proc, launch.timeout_s, should_stop)
+        exit_code = outcome.exit_code
+        code, template = _ENDINGS[outcome.ending]
+        message = template.format(t=launch.timeout_s)
+    except _Failed as failure:
+        code, message, detail = failure.code, failure.message, failure.detail
+    except Exception as exc:  # never raise: an unexpected failure is still one attempt's end
+        code, message = "NodeLost", f"the runner failed: {type(exc).__name__}: {exc}"
+    if ran and launch.object_store:  # outputs exist only once the command ran, even if it failed
+        try:
+            problems = _upload(launch, ObjectStore.from_config(launch.object_store), box)
+        except Exception as exc:
+            problems = [f"{type(exc).__name__}: {exc}"]
+    if problems:
+        detail = "; ".join(problems) if not detail else detail + "; " + "; ".join(problems)
+        if code == "":
+            code, message = "OutputUploadFailed", "uploading the outputs or logs failed"
+    failed = code != "" or exit_code != 0
+    kept = launch.keep_sandbox_on_failure and failed
+    if not kept:
+        sb.remove(box, launch.sandbox_root)
+    return InstanceExited(
+        key=launch.key,
+        at=datetime.now(UTC),
+        exit_code=exit_code,
+        error_code=code,
+        error_message=message,
+        detail=detail,
+        node=node,
+        stdout_object=log_object(launch.stdout_dir, "stdout", launch),
+        stderr_object=log_object(launch.stderr_dir, "stderr", launch),
+        sandbox_path=str(box.root) if kept else "",
+    )
+
+
+def _usable(launch: InstanceLaunch) -> bool:
+    try:
+        sb.sandbox_for(launch)
+        return True
+    except (sb.SandboxPathError, ValueError, TypeError):
+        return False
