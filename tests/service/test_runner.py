@@ -151,7 +151,7 @@ def test_command_line_is_argv_not_shell(store: ObjectStore, tmp_path: Path) -> N
 def test_python_resolves_and_minimal_env(store: ObjectStore, tmp_path: Path) -> None:
     os.environ["BCS_TEST_LEAK"] = "should-not-leak"
     try:
-        code = "import os,sys; print(sys.version_info[0], os.environ.get('BCS_TEST_LEAK'), os.environ['LANG'])"
+        code = "import os,sys; print(sys.version_info[0], os.environ.get('BCS_TEST_LEAK'), os.environ['LANG'])"  # noqa: E501
         exited = run(launch_for(store, tmp_path, f'python -c "{code}"'))
     finally:
         del os.environ["BCS_TEST_LEAK"]
