@@ -1,0 +1,132 @@
+"""``bcs-deploy``: the offline stand-in for the Pulumi CLI, and the PR plan command.
+
+    bcs-deploy preview|up|refresh|destroy --stack NAME [--cwd DIR] [--yes] [--json]
+    bcs-deploy plan --stack NAME --base REV [--cwd DIR]
+    bcs-deploy config set KEY VALUE [--secret] --stack NAME [--cwd DIR]
+
+Exit codes: 0 success; 1 a step, the program or the configuration failed (one clear message on
+stderr, never a traceback); 2 for ``plan`` when something would be replaced or released; 4 the
+stack is locked by another run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+EXIT_FAILED = 1
+EXIT_DESTRUCTIVE = 2
+EXIT_LOCKED = 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bcs-deploy", description="Deploy a Pulumi stack without the Pulumi CLI."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("preview", "up", "refresh", "destroy"):
+        p = sub.add_parser(name)
+        p.add_argument("--stack", "-s", required=True)
+        p.add_argument("--cwd", default=".")
+        p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+        p.add_argument("--json", action="store_true", help="print the steps as JSON on stdout")
+    plan = sub.add_parser("plan", help="Markdown plan of the stack's spec changes since a git revision")
+    plan.add_argument("--stack", "-s", required=True)
+    plan.add_argument("--base", required=True)
+    plan.add_argument("--cwd", default=".")
+    plan.add_argument("--json", action="store_true")
+    config = sub.add_parser("config", help="set a stack config value (secrets encrypted)")
+    config.add_argument("action", choices=["set"])
+    config.add_argument("key")
+    config.add_argument("value")
+    config.add_argument("--secret", action="store_true")
+    config.add_argument("--stack", "-s", required=True)
+    config.add_argument("--cwd", default=".")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # the one place errors become messages
+        from provider.driver.state import StateLocked
+
+        if os.environ.get("BCS_DEBUG"):
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED if isinstance(exc, StateLocked) else EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    cwd = Path(args.cwd).resolve()
+    if args.command == "plan":
+        from provider.gitops.review import run_plan
+
+        return run_plan(cwd, args.stack, args.base, as_json=args.json)
+    if args.command == "config":
+        from provider.driver.project import load_project, qualify, set_stack_config
+
+        project = load_project(cwd)
+        set_stack_config(project, args.stack, qualify(args.key, project.name), args.value, args.secret)
+        return 0
+    return _deploy(args, cwd)
+
+
+def _deploy(args: argparse.Namespace, cwd: Path) -> int:
+    from provider.driver import deploy
+    from provider.driver.render import outputs_text, preview_text, summary
+
+    out = sys.stderr if args.json else sys.stdout
+
+    def echo(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    command = args.command
+    mutating = command in ("up", "refresh", "destroy")
+    if mutating and not args.yes:
+        planned = deploy.run(command, args.stack, cwd, preview=True, echo=echo)
+        echo(preview_text(planned.steps))
+        if planned.error:
+            return _finish(args, planned, echo)
+        if not sys.stdin.isatty():
+            echo("error: not a terminal; pass --yes to perform this " + command)
+            return EXIT_FAILED
+        if input(f"Do you want to perform this {command}? [y/N] ").strip().lower() not in ("y", "yes"):
+            echo("cancelled")
+            return EXIT_FAILED
+    preview = command == "preview"
+    if not preview:
+        echo(f"{'Updating' if command == 'up' else command.capitalize() + 'ing'} stack '{args.stack}':")
+    outcome = deploy.run(command, args.stack, cwd, preview=preview, echo=echo)
+    if preview:
+        echo(preview_text(outcome.steps))
+    else:
+        echo(summary(outcome.steps).replace(" to ", " "))
+    text = outputs_text(outcome.outputs)
+    if text and not outcome.error:
+        echo(text)
+    return _finish(args, outcome, echo)
+
+
+def _finish(args: argparse.Namespace, outcome: object, echo: object) -> int:
+    from provider.driver.deploy import Outcome
+
+    assert isinstance(outcome, Outcome)
+    if args.json:
+        print(json.dumps(outcome.to_json(), indent=1, default=str))
+    if outcome.error:
+        print(f"error: {outcome.error}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

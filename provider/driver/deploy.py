@@ -1,0 +1,115 @@
+"""One run of ``bcs-deploy preview|up|refresh|destroy``: the I/O shell around :class:`Engine`.
+
+Loads the project and the stack's config, takes the stack's lock, loads its state, starts the
+dynamic-provider host and configures it with the stack's config, then runs the program (preview,
+up) or walks the state (refresh, destroy). Everything the user sees is a value returned in
+:class:`Outcome` or a line passed to ``echo``; nothing here raises to the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from provider.driver.engine import Engine
+from provider.driver.monitor import run_program
+from provider.driver.project import load_project, load_stack_config
+from provider.driver.provider_host import ProviderHost
+from provider.driver.render import progress_line
+from provider.driver.secrets import reveal
+from provider.driver.state import StateStore, locked
+from provider.driver.steps import Step
+
+Command = Literal["preview", "up", "refresh", "destroy"]
+STATE_DIR = Path(".bcs") / "state"
+
+
+@dataclass
+class Outcome:
+    """What a run did: its steps, the stack outputs (secrets masked) and the error, if any."""
+
+    command: str
+    stack: str
+    steps: list[Step] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "stack": self.stack,
+            "steps": [s.to_json() for s in self.steps],
+            "outputs": self.outputs,
+            "ok": not self.error,
+            **({"error": self.error} if self.error else {}),
+        }
+
+
+def state_dir(cwd: Path) -> Path:
+    return cwd / STATE_DIR
+
+
+def run(
+    command: Command,
+    stack: str,
+    cwd: Path,
+    preview: bool,
+    echo: Callable[[str], None],
+) -> Outcome:
+    """Run one command against one stack; ``preview`` makes up/refresh/destroy change nothing."""
+    project = load_project(cwd)
+    config = load_stack_config(project, stack)
+    outcome = Outcome(command, stack)
+
+    def on_step(step: Step, phase: str) -> None:
+        if preview:
+            return
+        line = progress_line(step, phase)
+        if line:
+            echo(line)
+
+    def log(severity: str, message: str) -> None:
+        echo(f"  {severity}: {message}")
+
+    with locked(state_dir(cwd), stack, command):
+        store = StateStore(state_dir(cwd), stack, salt_hint=config.salt_state)
+        state = store.load()
+        has_custom = command in ("preview", "up") or any(r.custom and r.id for r in state.resources)
+        host = ProviderHost(project.python, cwd) if has_custom else None
+        try:
+            if host is not None:
+                host.configure(config.values)
+            engine = Engine(state, store, host, preview, project.name, stack, on_step)
+            outcome.steps = engine.steps
+            if command in ("preview", "up"):
+                error = run_program(
+                    engine, project.python, cwd, project.name, project.main,
+                    config.values, sorted(config.secret_keys), log,
+                )
+                if engine.failure or error:
+                    outcome.error = engine.failure or error
+                else:
+                    _guard(outcome, engine.delete_leftovers)
+            elif command == "refresh":
+                _guard(outcome, engine.refresh)
+            else:
+                _guard(outcome, lambda: engine.delete_all(list(state.resources)))
+                if not outcome.error and not preview:
+                    state.outputs = {}
+                    store.save(state)
+        finally:
+            if host is not None:
+                host.stop()
+        outcome.outputs = reveal(state.outputs)
+    return outcome
+
+
+def _guard(outcome: Outcome, action: Callable[[], None]) -> None:
+    from provider.driver.engine import StepFailed
+
+    try:
+        action()
+    except StepFailed as exc:
+        outcome.error = str(exc)
