@@ -67,7 +67,7 @@ JOB_CASES: list[tuple[str, dict[str, Any], str, tuple[str, ...], dict[str, str]]
         edit(BASE, "DAG.Dependencies", {}),
         "replace",
         ("DAG",),
-        {"DAG.Dependencies": "cannot change"},
+        {"DAG.Dependencies.task0": "removed; a submitted DAG cannot change"},
     ),
     (
         "name",

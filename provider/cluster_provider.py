@@ -1,0 +1,149 @@
+"""The dynamic provider of ``bcs:Cluster``: one named BatchCompute cluster per resource.
+
+Inputs are the ClusterDescription's wire keys (plus ``resource_urn`` for IdempotentTokens);
+outputs add ``cluster_id``, ``state``, ``creation_time`` and ``groups`` with desired and actual
+VM counts. Group sizes, spot settings, UserData and EnvVars change in place (ModifyCluster);
+the rest replaces the cluster, new one first. Deleting a cluster that Waiting or Running jobs use
+is refused with a message naming them, rather than breaking them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from provider import config, outputs, planner
+from provider.client import BatchComputeClient
+from provider.errors import BatchComputeError, ProviderError
+from provider.hosting import one_line_errors, quiet_tracebacks
+from provider.idempotency import MAX_GENERATIONS, idempotent_token
+from provider.inputs import URN_KEY, planned
+from provider.waiting import NOT_FOUND
+
+GROUP_IN_PLACE: tuple[str, ...] = ("DesiredVMCount", "SpotStrategy", "SpotPriceLimit")
+TOP_IN_PLACE: tuple[str, ...] = ("UserData", "EnvVars")
+
+
+def _client() -> BatchComputeClient:
+    return BatchComputeClient(config.current())
+
+
+def cluster_spec(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The wire ClusterDescription part of the inputs."""
+    return {k: v for k, v in outputs.inputs_of(inputs).items() if k != URN_KEY}
+
+
+def modify_body(plan: planner.Plan, new: Mapping[str, Any]) -> dict[str, Any]:
+    """The partial ModifyCluster body for the in-place changes of ``plan``."""
+    body: dict[str, Any] = {}
+    for change in plan.changes:
+        if change.action != "update":
+            continue
+        head, *rest = change.path.split(".")
+        if head in TOP_IN_PLACE:
+            body[head] = new.get(head) or {}
+        elif head == "Groups" and len(rest) >= 2 and rest[1] in GROUP_IN_PLACE:
+            group = (new.get("Groups") or {}).get(rest[0]) or {}
+            body.setdefault("Groups", {}).setdefault(rest[0], {})[rest[1]] = group.get(rest[1])
+    return body
+
+
+class ClusterProvider(ResourceProvider):
+    """check / diff / create / update / delete / read of one BatchCompute cluster."""
+
+    serialize_as_secret_always = False
+
+    def configure(self, req: ConfigureRequest) -> None:
+        config.configure_from(req.config.get)
+        quiet_tracebacks()
+
+    @one_line_errors("check")
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        import api
+
+        inputs = outputs.inputs_of(news)
+        failures = [
+            CheckFailure(e.path, f"{e.code}: {e.message}") for e in api.check_cluster(cluster_spec(inputs))
+        ]
+        return CheckResult(inputs, failures)
+
+    @one_line_errors("diff")
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        plan = planner.plan_cluster(planned(outputs.inputs_of(olds)), planned(outputs.inputs_of(news)))
+        return DiffResult(
+            changes=plan.action != "same",
+            replaces=list(plan.replaces),
+            stables=[],
+            delete_before_replace=plan.delete_before_replace,
+        )
+
+    @one_line_errors("create")
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = outputs.inputs_of(props)
+        spec = cluster_spec(inputs)
+        urn = str(inputs.get(URN_KEY) or spec.get("Name", ""))
+        canonical = planner.canonical_cluster_spec(spec)
+        with _client() as client:
+            for generation in range(MAX_GENERATIONS):
+                cluster_id = client.create_cluster(spec, idempotent_token(urn, canonical, generation))
+                try:
+                    live = client.get_cluster(cluster_id)
+                except BatchComputeError as exc:
+                    if exc.code != NOT_FOUND:
+                        raise
+                    continue
+                if live.get("State") != "Deleting":
+                    return CreateResult(cluster_id, {**inputs, **outputs.cluster_outputs(live)})
+        raise ProviderError(f"cluster {urn}: {MAX_GENERATIONS} earlier clusters with this spec were deleted")
+
+    @one_line_errors("update")
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = outputs.inputs_of(news)
+        plan = planner.plan_cluster(planned(outputs.inputs_of(olds)), planned(inputs))
+        body = modify_body(plan, cluster_spec(inputs))
+        with _client() as client:
+            if body:
+                client.modify_cluster(id_, body)
+            return UpdateResult({**inputs, **outputs.cluster_outputs(client.get_cluster(id_))})
+
+    @one_line_errors("delete")
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with _client() as client:
+            busy = [
+                f"{job.get('Id')} ({job.get('State')})"
+                for state in ("Waiting", "Running")
+                for job in client.list_jobs(ClusterId=id_, State=state)
+            ]
+            if busy:
+                raise ProviderError(
+                    f"cluster {id_} is still used by {len(busy)} job(s): {', '.join(busy[:5])}"
+                    f"{' …' if len(busy) > 5 else ''}; stop or delete them first, then run again"
+                )
+            try:
+                client.delete_cluster(id_)
+            except BatchComputeError as exc:
+                if exc.code != NOT_FOUND:
+                    raise
+
+    @one_line_errors("refresh")
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        inputs = outputs.inputs_of(props)
+        with _client() as client:
+            try:
+                live = client.get_cluster(id_)
+            except BatchComputeError as exc:
+                if exc.code == NOT_FOUND:
+                    return ReadResult("", {})
+                raise
+        return ReadResult(id_, {**inputs, **outputs.cluster_outputs(live)}, inputs)

@@ -1,0 +1,87 @@
+"""Reading a Job's input property bag: the API part, the provider-only knobs, and their checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from provider.planner import PROVIDER_ONLY_KEYS
+
+URN_KEY = "resource_urn"
+"""Input set by ``provider.resources``: the resource's URN, for IdempotentTokens. Never planned."""
+
+ON_FAILURE_POLICIES: tuple[str, ...] = ("keep", "restart", "replace")
+DEFAULT_WAIT_SECONDS = 3600.0
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""How the engine spells a value not known yet during preview (``pulumi.runtime.rpc.UNKNOWN``)."""
+
+_NOT_API = frozenset({*PROVIDER_ONLY_KEYS, URN_KEY})
+
+
+def api_spec(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The wire JobDescription part of the inputs (what is POSTed)."""
+    return {k: v for k, v in inputs.items() if k not in _NOT_API}
+
+
+def planned(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the planner compares: everything but the URN bookkeeping input."""
+    return {k: v for k, v in inputs.items() if k != URN_KEY}
+
+
+def wait_timeout(inputs: Mapping[str, Any]) -> float | None:
+    """Seconds to block create/update until Finished; ``None`` when the job is not waited for.
+
+    ``wait_for`` may be ``True`` (one hour), a number of seconds, or ``{"timeout": seconds}``.
+    """
+    value = inputs.get("wait_for")
+    if value in (None, False, {}, 0):
+        return None
+    if value is True:
+        return DEFAULT_WAIT_SECONDS
+    if isinstance(value, Mapping):
+        value = value.get("timeout", DEFAULT_WAIT_SECONDS)
+    return float(value)
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return value == UNKNOWN
+
+
+def _at(doc: Any, path: str) -> Any:
+    for seg in path.split(".") if path else ():
+        if not isinstance(doc, Mapping) or seg not in doc:
+            return None
+        doc = doc[seg]
+    return doc
+
+
+def _policy_failures(inputs: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    policy = inputs.get("on_failure")
+    if policy not in (None, *ON_FAILURE_POLICIES):
+        yield "on_failure", f"InvalidOnFailure: on_failure must be one of {', '.join(ON_FAILURE_POLICIES)}"
+    wait = inputs.get("wait_for")
+    if isinstance(wait, Mapping):
+        wait = wait.get("timeout", DEFAULT_WAIT_SECONDS)
+    if wait is not None and not isinstance(wait, bool) and not (isinstance(wait, int | float) and wait >= 0):
+        yield "wait_for", "InvalidWaitFor: wait_for must be true, a number of seconds, or {timeout: seconds}"
+
+
+def input_failures(inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every problem of a Job's inputs as ``(property path, "Code: Message")``, all at once.
+
+    Values still unknown during preview are not judged: the engine checks again once known.
+    """
+    import api
+
+    spec = api_spec(inputs)
+    found = [
+        (err.path, f"{err.code}: {err.message}")
+        for err in api.check_job(spec)
+        if not _has_unknown(_at(spec, err.path) if err.path else None)
+    ]
+    return found + list(_policy_failures(inputs))

@@ -1,0 +1,165 @@
+"""The dynamic provider of ``bcs:Job``: one BatchCompute DAG job per resource.
+
+Properties: the inputs are the wire spec's top-level keys (``Name``, ``Priority``, ``DAG``, ...)
+plus the provider-only ``triggers``, ``on_failure``, ``wait_for`` and ``resource_urn`` (set by
+``provider.resources`` so create can derive an IdempotentToken); the outputs add the snake_case
+keys of :mod:`provider.outputs`. The class holds no state: it is pickled into Pulumi's state by
+dill, and every call builds its own client from the settings ``configure`` left in this process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from provider import config, failure_policy, outputs, planner
+from provider.client import BatchComputeClient
+from provider.errors import BatchComputeError
+from provider.hosting import one_line_errors, quiet_tracebacks
+from provider.idempotency import MAX_GENERATIONS, idempotent_token
+from provider.inputs import URN_KEY, api_spec, input_failures, planned, wait_timeout
+from provider.waiting import NOT_FOUND, RELEASED, TERMINAL, wait_for_state, wait_until_finished
+
+IN_PLACE_FIELDS: tuple[str, ...] = ("Priority", "Description", "Notification")
+"""Top-level fields sent with the ``PATCH /jobs/{id}`` extension."""
+
+STOP_TIMEOUT = 120.0
+GONE = (NOT_FOUND, RELEASED)
+
+
+def _client() -> BatchComputeClient:
+    return BatchComputeClient(config.current())
+
+
+def _observe(client: BatchComputeClient, job_id: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    return outputs.job_outputs(client.get_job(job_id), client.list_tasks(job_id), spec)
+
+
+def _submit(client: BatchComputeClient, urn: str, spec: dict[str, Any]) -> str:
+    """CreateJob with a deterministic token; skip generations whose job was since deleted."""
+    canonical = planner.canonical_job_spec(spec)
+    for generation in range(MAX_GENERATIONS):
+        job_id = client.create_job(spec, idempotent_token(urn, canonical, generation))
+        try:
+            client.get_job(job_id)
+            return job_id
+        except BatchComputeError as exc:
+            if exc.code not in GONE:
+                raise
+    raise BatchComputeError(
+        "IdempotentTokenExhausted", f"{MAX_GENERATIONS} earlier jobs of {urn} were deleted", 0
+    )
+
+
+class JobProvider(ResourceProvider):
+    """check / diff / create / update / delete / read of one BatchCompute job."""
+
+    serialize_as_secret_always = False  # the pickle is a reference to this class, nothing secret
+
+    def configure(self, req: ConfigureRequest) -> None:
+        config.configure_from(req.config.get)
+        quiet_tracebacks()
+
+    @one_line_errors("check")
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs = outputs.inputs_of(news)
+        failures = [CheckFailure(path, reason) for path, reason in input_failures(inputs)]
+        return CheckResult(inputs, failures)
+
+    @one_line_errors("diff")
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        plan = planner.plan_job(planned(outputs.inputs_of(olds)), planned(outputs.inputs_of(news)))
+        plan = failure_policy.apply(plan, id_, olds, news)
+        return DiffResult(
+            changes=plan.action != "same",
+            replaces=list(plan.replaces),
+            stables=[],
+            delete_before_replace=plan.delete_before_replace,
+        )
+
+    @one_line_errors("create")
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = outputs.inputs_of(props)
+        spec = api_spec(inputs)
+        with _client() as client:
+            job_id = _submit(client, str(inputs.get(URN_KEY) or spec.get("Name", "")), spec)
+            timeout = wait_timeout(inputs)
+            if timeout is not None:
+                wait_until_finished(client, job_id, timeout)
+            return CreateResult(job_id, {**inputs, **_read_outputs(client, job_id, spec, props)})
+
+    @one_line_errors("update")
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = outputs.inputs_of(news)
+        if olds.get("released"):
+            return UpdateResult({**inputs, **{k: olds[k] for k in outputs.JOB_OUTPUTS if k in olds}})
+        plan = planner.plan_job(planned(outputs.inputs_of(olds)), planned(inputs))
+        patch = {
+            field: api_spec(inputs).get(field, "" if field == "Description" else {})
+            for field in IN_PLACE_FIELDS
+            if any(c.path.split(".", 1)[0] == field for c in plan.changes)
+        }
+        spec = api_spec(inputs)
+        with _client() as client:
+            if patch:
+                client.patch_job(id_, patch)
+            if failure_policy.wants_restart(id_, olds, news):
+                client.start_job(id_)
+            timeout = wait_timeout(inputs)
+            if timeout is not None and plan.changes and any(c.path == "wait_for" for c in plan.changes):
+                wait_until_finished(client, id_, timeout)
+            return UpdateResult({**inputs, **_read_outputs(client, id_, spec, olds)})
+
+    @one_line_errors("delete")
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        if props.get("released"):
+            return
+        with _client() as client:
+            try:
+                job = client.get_job(id_)
+                if job.get("State") not in TERMINAL:
+                    try:
+                        client.stop_job(id_)
+                    except BatchComputeError as exc:
+                        if exc.code != "StateConflict":  # it ended meanwhile
+                            raise
+                    wait_for_state(client, id_, TERMINAL, STOP_TIMEOUT)
+                client.delete_job(id_)  # releases VMs kept under ReserveOnFail
+            except BatchComputeError as exc:
+                if exc.code not in GONE:
+                    raise
+
+    @one_line_errors("refresh")
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        inputs = outputs.inputs_of(props)
+        with _client() as client:
+            try:
+                outs = _read_outputs(client, id_, api_spec(inputs), props)
+            except BatchComputeError as exc:
+                if exc.code == NOT_FOUND:
+                    return ReadResult("", {})  # deleted behind Pulumi's back: drop from state
+                raise
+        return ReadResult(id_, {**inputs, **outs}, inputs)
+
+
+def _read_outputs(
+    client: BatchComputeClient, job_id: str, spec: Mapping[str, Any], previous: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Live outputs; a job the service auto-released keeps its last outputs, marked released."""
+    try:
+        return _observe(client, job_id, spec)
+    except BatchComputeError as exc:
+        if exc.code != RELEASED:
+            raise
+        return outputs.released_outputs({**previous, "job_id": job_id}, exc.message)
