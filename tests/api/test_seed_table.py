@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the seed rows are kept one per line, as in the seed table)
 """One test per row of the seed's CreateJob error table (shared/seed/create-job.txt).
 
 The rows below are transcribed from the seed (Code, Message, HTTP status), not read back from
@@ -113,7 +114,7 @@ def many(n: int, make: Callable[[int], tuple[str, str]]) -> dict[str, str]:
 LONG_KEY = "K" * 129
 OSS_LONG = "oss://bucket/" + "x" * 1012  # 1025 characters
 LOCAL_LONG = "/" + "x" * 1024  # 1025 characters
-OSS_Q = "OSS path must start with \u2018oss://\u2018, must end with \u2018/\u2018 if it is a folder, and must not end with \u2018/\u2018 if it is a file."  # noqa: E501
+OSS_Q = "OSS path must start with \u2018oss://\u2018, must end with \u2018/\u2018 if it is a folder, and must not end with \u2018/\u2018 if it is a file."
 
 # (Code, Message, HTTP status, {placeholder: filler}, trigger) — Code/Message/status from the seed
 ROWS: list[tuple[str, str, int, dict[str, str], Callable[[dict[str, Any]], Result]]] = [
@@ -125,7 +126,7 @@ ROWS: list[tuple[str, str, int, dict[str, str], Callable[[dict[str, Any]], Resul
      set_(T, "ClusterId", 7)),
     ("InvalidClusterId", "Specified parameter ClusterId is not valid. Its length must be in [1, 64].", 400, {},
      set_(T, "ClusterId", "c" * 65)),
-    ("InvalidClusterId", "Specified parameter ClusterId is not valid. It must only contain characters within [a-zA-Z0-9-], and must not start with [0-9].", 400, {},  # noqa: E501
+    ("InvalidClusterId", "Specified parameter ClusterId is not valid. It must only contain characters within [a-zA-Z0-9-], and must not start with [0-9].", 400, {},
      set_(T, "ClusterId", "9cls")),
     ("InvalidCommand", "Specified parameter Command is not valid. Its type must be object.", 400, {},
      set_(P, "Command", "python worker.py")),
@@ -137,7 +138,7 @@ ROWS: list[tuple[str, str, int, dict[str, str], Callable[[dict[str, Any]], Resul
      set_("", "DAG", [])),
     ("InvalidDependencies", "Specified parameter Dependencies is not valid. Its type must be object.", 400, {},
      set_("DAG", "Dependencies", ["taskA"])),
-    ("InvalidDependencies.{key}.value", "Specified parameter Dependencies.{key}.value is not valid. Its type must be array.", 400,  # noqa: E501
+    ("InvalidDependencies.{key}.value", "Specified parameter Dependencies.{key}.value is not valid. Its type must be array.", 400,
      {"key": "taskA"}, set_("DAG", "Dependencies", {"taskA": "taskB"})),
     ("InvalidDescription", "Specified parameter Description is not valid. Its type must be string.", 400, {},
      set_("", "Description", 3)),
@@ -149,9 +150,9 @@ ROWS: list[tuple[str, str, int, dict[str, str], Callable[[dict[str, Any]], Resul
      set_(C, "EnvVars", many(65, lambda i: (f"V{i}", "1")))),
     ("InvalidEnvVars.{key}", "Specified parameter EnvVars.{key} is not valid. Its length must be in [1, 128].", 400,
      {"key": LONG_KEY}, set_(C, "EnvVars", {LONG_KEY: "1"})),
-    ("InvalidEnvVars.{key}.value", "Specified parameter EnvVars.{key}.value is not valid. Its type must be string.", 400,  # noqa: E501
+    ("InvalidEnvVars.{key}.value", "Specified parameter EnvVars.{key}.value is not valid. Its type must be string.", 400,
      {"key": "FOO"}, set_(C, "EnvVars", {"FOO": 1})),
-    ("InvalidEnvVars.{key}.value", "Specified parameter EnvVars.{key}.value is not valid. Its length must be in [0, 1024].", 400,  # noqa: E501
+    ("InvalidEnvVars.{key}.value", "Specified parameter EnvVars.{key}.value is not valid. Its length must be in [0, 1024].", 400,
      {"key": "FOO"}, set_(C, "EnvVars", {"FOO": "v" * 1025})),
     ("InvalidHttpBody", "Specified parameter HttpBody is not valid. Its type must be object.", 400, {},
      raw([{"Name": "job1"}])),
@@ -159,21 +160,21 @@ ROWS: list[tuple[str, str, int, dict[str, str], Callable[[dict[str, Any]], Resul
      set_(T, "InputMapping", "oss://bucket/in/")),
     ("InvalidInputMapping", "Specified parameter InputMapping is not valid. Its size must be in [0, 16].", 400, {},
      set_(T, "InputMapping", many(17, lambda i: (f"oss://bucket/in{i}/", f"/home/in{i}/")))),
-    ("InvalidInputMapping.{key}", "Specified parameter InputMapping.{key} is not valid. Its length must be in [1, 1024].", 400,  # noqa: E501
+    ("InvalidInputMapping.{key}", "Specified parameter InputMapping.{key} is not valid. Its length must be in [1, 1024].", 400,
      {"key": OSS_LONG}, set_(T, "InputMapping", {OSS_LONG: "/home/in/"})),
     ("InvalidInputMapping.{key}", "Specified parameter InputMapping.{key} is not valid. " + OSS_Q, 400,
      {"key": "http://bucket/in/"}, set_(T, "InputMapping", {"http://bucket/in/": "/home/in/"})),
-    ("InvalidInputMapping.{key}.value", "Specified parameter InputMapping.{key}.value is not valid. Its type must be string.", 400,  # noqa: E501
+    ("InvalidInputMapping.{key}.value", "Specified parameter InputMapping.{key}.value is not valid. Its type must be string.", 400,
      {"key": "oss://bucket/in/"}, set_(T, "InputMapping", {"oss://bucket/in/": None})),
-    ("InvalidInputMapping.{key}.value", "Specified parameter InputMapping.{key}.value is not valid. Its length must be in [0, 1024].", 400,  # noqa: E501
+    ("InvalidInputMapping.{key}.value", "Specified parameter InputMapping.{key}.value is not valid. Its length must be in [0, 1024].", 400,
      {"key": "oss://bucket/in/"}, set_(T, "InputMapping", {"oss://bucket/in/": LOCAL_LONG})),
-    ("InvalidInputMapping.{key}.value", "Specified parameter InputMapping.{key}.value is not valid. Local path must be an absolute path on linux, and a drive letter on windows.", 400,  # noqa: E501
+    ("InvalidInputMapping.{key}.value", "Specified parameter InputMapping.{key}.value is not valid. Local path must be an absolute path on linux, and a drive letter on windows.", 400,
      {"key": "oss://bucket/in/"}, set_(T, "InputMapping", {"oss://bucket/in/": "home/in/"})),
-    ("InvalidInputMappingConfig", "Specified parameter InputMappingConfig is not valid. Its type must be object.", 400, {},  # noqa: E501
+    ("InvalidInputMappingConfig", "Specified parameter InputMappingConfig is not valid. Its type must be object.", 400, {},
      set_(P, "InputMappingConfig", "GBK")),
     ("InvalidInstanceCount", "Specified parameter InstanceCount is not valid. Its type must be integer.", 400, {},
      set_(T, "InstanceCount", "1")),
-    ("InvalidJobFailOnInstanceFail", "Specified parameter JobFailOnInstanceFail is not valid. Its type must be boolean.", 400, {},  # noqa: E501
+    ("InvalidJobFailOnInstanceFail", "Specified parameter JobFailOnInstanceFail is not valid. Its type must be boolean.", 400, {},
      set_("", "JobFailOnInstanceFail", "true")),
     ("InvalidJsonFormat", "The request body has an invalid json format.", 400, {}, not_json),
     ("InvalidLocale", "Specified parameter Locale is not valid.", 400, {},
@@ -184,13 +185,13 @@ ROWS: list[tuple[str, str, int, dict[str, str], Callable[[dict[str, Any]], Resul
      set_(T, "LogMapping", [])),
     ("InvalidLogMapping", "Specified parameter LogMapping is not valid. Its size must be in [0, 16].", 400, {},
      set_(T, "LogMapping", many(17, lambda i: (f"/var/log/l{i}", "oss://bucket/logs/")))),
-    ("InvalidLogMapping.{key}", "Specified parameter LogMapping.{key} is not valid. Its length must be in [1, 1024].", 400,  # noqa: E501
+    ("InvalidLogMapping.{key}", "Specified parameter LogMapping.{key} is not valid. Its length must be in [1, 1024].", 400,
      {"key": LOCAL_LONG}, set_(T, "LogMapping", {LOCAL_LONG: "oss://bucket/logs/"})),
-    ("InvalidLogMapping.{key}", "Specified parameter LogMapping.{key} is not valid. Local path must be an absolute path.", 400,  # noqa: E501
+    ("InvalidLogMapping.{key}", "Specified parameter LogMapping.{key} is not valid. Local path must be an absolute path.", 400,
      {"key": "var/log/app.log"}, set_(T, "LogMapping", {"var/log/app.log": "oss://bucket/logs/"})),
-    ("InvalidLogMapping.{key}.value", "Specified parameter LogMapping.{key}.value is not valid. Its type must be string.", 400,  # noqa: E501
+    ("InvalidLogMapping.{key}.value", "Specified parameter LogMapping.{key}.value is not valid. Its type must be string.", 400,
      {"key": "/var/log/app.log"}, set_(T, "LogMapping", {"/var/log/app.log": 1})),
-    ("InvalidLogMapping.{key}.value", "Specified parameter LogMapping.{key}.value is not valid. Its length must be in [0, 1024].", 400,  # noqa: E501
+    ("InvalidLogMapping.{key}.value", "Specified parameter LogMapping.{key}.value is not valid. Its length must be in [0, 1024].", 400,
      {"key": "/var/log/app.log"}, set_(T, "LogMapping", {"/var/log/app.log": OSS_LONG + "/"})),
     ("InvalidLogMapping.{key}.value", "Specified parameter LogMapping.{key}.value is not valid. " + OSS_Q, 400,
      {"key": "/var/log/app.log"}, set_(T, "LogMapping", {"/var/log/app.log": "/mnt/logs/"})),
@@ -200,19 +201,19 @@ ROWS: list[tuple[str, str, int, dict[str, str], Callable[[dict[str, Any]], Resul
      set_("", "Name", None)),
     ("InvalidName", "Specified parameter Name is not valid. Its length must be in [1, 64].", 400, {},
      set_("", "Name", "")),
-    ("InvalidName", "Specified parameter Name is not valid. It must only contain characters within [a-zA-Z0-9-], and must not start with [0-9].", 400, {},  # noqa: E501
+    ("InvalidName", "Specified parameter Name is not valid. It must only contain characters within [a-zA-Z0-9-], and must not start with [0-9].", 400, {},
      set_("", "Name", "my job")),
     ("InvalidOutputMapping", "Specified parameter OutputMapping is not valid. Its type must be object.", 400, {},
      set_(T, "OutputMapping", "oss://bucket/out/")),
     ("InvalidOutputMapping", "Specified parameter OutputMapping is not valid. Its size must be in [0, 16].", 400, {},
      set_(T, "OutputMapping", many(17, lambda i: (f"/home/out{i}/", f"oss://bucket/out{i}/")))),
-    ("InvalidOutputMapping.{key}", "Specified parameter OutputMapping.{key} is not valid. Its length must be in [1, 1024].", 400,  # noqa: E501
+    ("InvalidOutputMapping.{key}", "Specified parameter OutputMapping.{key} is not valid. Its length must be in [1, 1024].", 400,
      {"key": ""}, set_(T, "OutputMapping", {"": "oss://bucket/out/"})),
-    ("InvalidOutputMapping.{key}", "Specified parameter OutputMapping.{key} is not valid. Local path must be an absolute path.", 400,  # noqa: E501
+    ("InvalidOutputMapping.{key}", "Specified parameter OutputMapping.{key} is not valid. Local path must be an absolute path.", 400,
      {"key": "out/"}, set_(T, "OutputMapping", {"out/": "oss://bucket/out/"})),
-    ("InvalidOutputMapping.{key}.value", "Specified parameter OutputMapping.{key}.value is not valid. Its type must be string.", 400,  # noqa: E501
+    ("InvalidOutputMapping.{key}.value", "Specified parameter OutputMapping.{key}.value is not valid. Its type must be string.", 400,
      {"key": "/home/out/"}, set_(T, "OutputMapping", {"/home/out/": ["oss://bucket/out/"]})),
-    ("InvalidOutputMapping.{key}.value", "Specified parameter OutputMapping.{key}.value is not valid. Its length must be in [0, 1024].", 400,  # noqa: E501
+    ("InvalidOutputMapping.{key}.value", "Specified parameter OutputMapping.{key}.value is not valid. Its length must be in [0, 1024].", 400,
      {"key": "/home/out/"}, set_(T, "OutputMapping", {"/home/out/": OSS_LONG})),
     ("InvalidOutputMapping.{key}.value", "Specified parameter OutputMapping.{key}.value is not valid. " + OSS_Q, 400,
      {"key": "/home/out/"}, set_(T, "OutputMapping", {"/home/out/": "s3://bucket/out/"})),
@@ -228,15 +229,15 @@ ROWS: list[tuple[str, str, int, dict[str, str], Callable[[dict[str, Any]], Resul
      set_("", "Priority", "1")),
     ("InvalidPriority", "Specified parameter Priority is not valid. It must be in [0, 1000].", 400, {},
      set_("", "Priority", 1001)),
-    ("InvalidStderrRedirectPath", "Specified parameter StderrRedirectPath is not valid. Its type must be string.", 400, {},  # noqa: E501
+    ("InvalidStderrRedirectPath", "Specified parameter StderrRedirectPath is not valid. Its type must be string.", 400, {},
      set_(P, "StderrRedirectPath", {})),
-    ("InvalidStderrRedirectPath", "Specified parameter StderrRedirectPath is not valid. Its length must be in [0, 1024].", 400, {},  # noqa: E501
+    ("InvalidStderrRedirectPath", "Specified parameter StderrRedirectPath is not valid. Its length must be in [0, 1024].", 400, {},
      set_(P, "StderrRedirectPath", OSS_LONG + "/")),
     ("InvalidStderrRedirectPath", "Specified parameter StderrRedirectPath is not valid. " + OSS_Q, 400, {},
      set_(P, "StderrRedirectPath", "/tmp/logs/")),
-    ("InvalidStdoutRedirectPath", "Specified parameter StdoutRedirectPath is not valid. Its type must be string.", 400, {},  # noqa: E501
+    ("InvalidStdoutRedirectPath", "Specified parameter StdoutRedirectPath is not valid. Its type must be string.", 400, {},
      set_(P, "StdoutRedirectPath", 0)),
-    ("InvalidStdoutRedirectPath", "Specified parameter StdoutRedirectPath is not valid. Its length must be in [0, 1024].", 400, {},  # noqa: E501
+    ("InvalidStdoutRedirectPath", "Specified parameter StdoutRedirectPath is not valid. Its length must be in [0, 1024].", 400, {},
      set_(P, "StdoutRedirectPath", OSS_LONG + "/")),
     ("InvalidStdoutRedirectPath", "Specified parameter StdoutRedirectPath is not valid. " + OSS_Q, 400, {},
      set_(P, "StdoutRedirectPath", "oss://bucket/logs")),
@@ -247,7 +248,7 @@ ROWS: list[tuple[str, str, int, dict[str, str], Callable[[dict[str, Any]], Resul
     ("InvalidTasks.{key}", "Specified parameter Tasks.{key} is not valid. Its length must be in [1, 64].", 400,
      {"key": "t" * 65}, set_("DAG", "Tasks", {"t" * 65: copy.deepcopy(
          {"ClusterId": "cls-1", "InstanceCount": 1, "Parameters": {"Command": {"CommandLine": "x"}}})})),
-    ("InvalidTasks.{key}", "Specified parameter Tasks.{key} is not valid. It must only contain characters within [a-zA-Z0-9-], and must not start with [0-9]..", 400,  # noqa: E501
+    ("InvalidTasks.{key}", "Specified parameter Tasks.{key} is not valid. It must only contain characters within [a-zA-Z0-9-], and must not start with [0-9]..", 400,
      {"key": "1st"}, set_("DAG", "Tasks", {"1st": copy.deepcopy(
          {"ClusterId": "cls-1", "InstanceCount": 1, "Parameters": {"Command": {"CommandLine": "x"}}})})),
     ("InvalidTimeout", "Specified parameter Timeout is not valid. Its type must be integer.", 400, {},
