@@ -104,7 +104,9 @@ def test_type_must_be_dag(job: dict[str, Any]) -> None:
         assert _first(job).code == "InvalidType"
 
 
-@pytest.mark.parametrize(("price", "ok"), [(0.5, True), (1.125, True), (2, True), (0.1234, False), (-1, False)])
+@pytest.mark.parametrize(
+    ("price", "ok"), [(0.5, True), (1.125, True), (2, True), (0.1234, False), (-1, False)]
+)
 def test_spot_price_limit_at_most_three_decimals(job: dict[str, Any], price: float, ok: bool) -> None:
     job["DAG"]["Tasks"]["taskA"]["AutoCluster"] = {"SpotPriceLimit": price}
     errors = check_job(job)
@@ -114,7 +116,8 @@ def test_spot_price_limit_at_most_three_decimals(job: dict[str, Any], price: flo
 
 
 def test_notification_events_must_be_job_events(job: dict[str, Any]) -> None:
-    job["Notification"] = {"Topic": {"Name": "t", "Endpoint": "e", "Events": ["OnJobFailed", "OnClusterDeleted"]}}
+    events = ["OnJobFailed", "OnClusterDeleted"]
+    job["Notification"] = {"Topic": {"Name": "t", "Endpoint": "e", "Events": events}}
     err = _first(job)
     assert (err.code, err.path) == ("InvalidNotification.Topic.Events", "Notification.Topic.Events.1")
 
@@ -137,7 +140,9 @@ def test_task_count_row_applies_to_tasks_not_user_data(job: dict[str, Any]) -> N
     assert err.message == "Specified parameter Tasks is not valid. Its size must be in [1, 16]."
 
 
-@pytest.mark.parametrize(("priority", "ok"), [(0, True), (999, True), (1000, True), (1001, False), (-1, False)])
+@pytest.mark.parametrize(
+    ("priority", "ok"), [(0, True), (999, True), (1000, True), (1001, False), (-1, False)]
+)
 def test_priority_range_follows_the_seed(job: dict[str, Any], priority: int, ok: bool) -> None:
     job["Priority"] = priority
     assert (check_job(job) == []) is ok
@@ -169,7 +174,12 @@ def sdk_task(**over: Any) -> dict[str, Any]:
     """A task as the official SDK 2.1.7 serialises it (defaults always present)."""
     task = {
         "Parameters": {
-            "Command": {"CommandLine": "python main.py", "PackagePath": "", "EnvVars": {}, "Docker": {"Image": ""}},
+            "Command": {
+                "CommandLine": "python main.py",
+                "PackagePath": "",
+                "EnvVars": {},
+                "Docker": {"Image": ""},
+            },
             "InputMappingConfig": {"Locale": "GBK", "Lock": False},
             "StdoutRedirectPath": "oss://bucket/logs/",
             "StderrRedirectPath": "oss://bucket/logs/",
@@ -237,7 +247,8 @@ def test_documented_defaults_are_applied(job: dict[str, Any]) -> None:
     assert (parsed.priority, parsed.job_fail_on_instance_fail, parsed.auto_release) == (0, True, False)
     assert (task.timeout, task.max_retry_count) == (86400, 0)
     params = task.parameters
-    assert (params.command.package_path, params.stdout_redirect_path, params.stderr_redirect_path) == ("", "", "")
+    paths = (params.command.package_path, params.stdout_redirect_path, params.stderr_redirect_path)
+    assert paths == ("", "", "")
     wire = parsed.model_dump(by_alias=True)
     assert wire["JobFailOnInstanceFail"] is True and wire["DAG"]["Tasks"]["taskA"]["Timeout"] == 86400
     assert "Notification" not in wire and "Description" not in wire
@@ -345,8 +356,9 @@ def test_job_update_body() -> None:
     assert "Only Priority, Description and Notification can be modified." in info.value.message
 
 
-@pytest.mark.parametrize(("token", "ok"), [("tok_1", True), ("a" * 64, True), ("a" * 65, False), ("t-1", False),
-                                           ("", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("token", "ok"), [("tok_1", True), ("a" * 64, True), ("a" * 65, False), ("t-1", False), ("", False)]
+)
 def test_idempotent_token(token: str, ok: bool) -> None:
     if ok:
         check_idempotent_token(token)
