@@ -272,7 +272,8 @@ class Engine:
                 step.changes = property_changes(res.type, res.inputs, None, ())
             if res.pending_delete:
                 step.replaces = ["(replaced)"]
-            self.steps.append(step)
+            else:  # the delete of a replaced resource is part of its replace step
+                self.steps.append(step)
             if self.preview:
                 self._record(step, "planned")
                 continue
