@@ -30,9 +30,22 @@ SECRET_FIELDS: frozenset[str] = frozenset({"AccessKeySecret", "AccessSecurityTok
 _COUNTS = ("WaitingCount", "RunningCount", "FinishedCount", "FailedCount", "StoppedCount")
 
 
+def whole_numbers(value: Any) -> Any:
+    """Pulumi's wire carries every number as a double: give integral ones back their int type,
+    which the API's integer fields (Priority, InstanceCount, ...) require."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
 def inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The input part of a property bag (state outputs are inputs plus server-owned keys)."""
-    return {k: v for k, v in props.items() if k not in SERVER_OWNED}
+    """The input part of a property bag (state outputs are inputs plus server-owned keys),
+    numbers restored to ints where whole."""
+    return {k: whole_numbers(v) for k, v in props.items() if k not in SERVER_OWNED}
 
 
 def redact(value: Any) -> Any:
