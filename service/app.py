@@ -1,0 +1,97 @@
+"""The FastAPI application factory of bcsd: store, scheduler, executor and notification
+deliverer started in the lifespan; the ApiGate middleware (auth, body limit, request ids) in
+front; the routes; one error renderer (``service.http_errors``)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from service import http_errors
+from service.auth import NonceRegistry
+from service.config import Settings
+from service.credentials import Credentials
+from service.executors.base import EventSink, Executor
+from service.metrics import Metrics
+from service.middleware import ApiGate
+from service.notifications import Deliverer
+from service.routes import clusters, jobs, misc, tasks
+from service.runtime import Runtime
+from service.scheduler.loop import Scheduler
+from service.store import repo
+from service.store.engine import open_engine
+
+log = logging.getLogger("bcsd")
+
+
+def build_executor(settings: Settings, sink: EventSink) -> Executor:
+    """The executor named by ``settings.executor`` (local processes or Dask)."""
+    if settings.executor == "dask":
+        from service.executors.dask import DaskExecutor
+
+        cls: Any = DaskExecutor
+        options = {"address": settings.dask_scheduler, "scheduler_address": settings.dask_scheduler}
+    else:
+        from service.executors.local import LocalExecutor
+
+        cls = LocalExecutor
+        options = {"max_workers": settings.running_limit, "max_parallel": settings.running_limit}
+    accepted = inspect.signature(cls).parameters
+    return cls(sink, **{k: v for k, v in options.items() if k in accepted})
+
+
+def create_app(settings: Settings, creds: Credentials) -> FastAPI:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_engine(settings.db_url)
+    metrics = Metrics()
+    scheduler = Scheduler(engine, settings)
+    deliverer = Deliverer(
+        engine,
+        settings.notify_retries,
+        settings.notify_backoff_s,
+        lambda o: metrics.notifications.labels(o).inc(),
+    )
+    scheduler.on_notify = deliverer.wake
+    scheduler.on_launch = lambda _launch: metrics.launches.inc()
+    scheduler.on_exit = lambda ev: metrics.exits.labels("succeeded" if ev.succeeded else "failed").inc()
+    rt = Runtime(settings, engine, scheduler, deliverer, metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await scheduler.start(build_executor(settings, scheduler.sink))
+        deliverer.start()
+        log.info(
+            "bcsd ready on http://%s:%d (data dir %s, executor %s)",
+            settings.host, settings.port, settings.data_dir, settings.executor,
+        )  # fmt: skip
+        try:
+            yield
+        finally:
+            await deliverer.close()
+            await scheduler.close()
+            engine.dispose()
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.rt = rt
+    http_errors.install(app)
+    for module in (misc, jobs, tasks, clusters):
+        app.include_router(module.router)
+    shared = None
+    if not settings.db_url.startswith("sqlite"):
+        # several bcsd nodes may share this database: nonces must be unique across them
+
+        def shared(nonce: str, expires: float) -> bool:
+            with engine.begin() as conn:
+                return repo.claim_nonce(conn, nonce, expires, time.time())
+
+    nonces = NonceRegistry(settings.clock_skew_s, shared)
+    app.add_middleware(
+        ApiGate, creds=creds, nonces=nonces, skew_s=settings.clock_skew_s, max_body=settings.max_body_bytes
+    )
+    return app

@@ -1,0 +1,137 @@
+"""``bcsd``: serve the API, and put/read objects of the ``oss://`` store for local users.
+
+bcsd serve --host 127.0.0.1 --port 8080 --data-dir ./bcsd-data
+bcsd oss cp ./worker.tar.gz oss://bucket/pkg/worker.tar.gz   (a folder copies recursively)
+bcsd oss cat oss://bucket/logs/stdout.job-….task.0
+bcsd oss ls oss://bucket/logs/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from service.config import QuotaSettings, Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bcsd", description="Self-hosted BatchCompute-compatible service")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the API, scheduler and executor")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--data-dir", default="./bcsd-data")
+    s.add_argument("--database-url", default="", help="SQLAlchemy URL; default sqlite:///DATA_DIR/bcsd.db")
+    s.add_argument("--executor", choices=["local", "dask"], default="local")
+    s.add_argument("--dask-scheduler", default="", help="tcp://HOST:PORT of the Dask scheduler")
+    s.add_argument("--object-store", default="", help='JSON fsspec options, e.g. {"protocol": "s3", ...}')
+    s.add_argument("--max-running", type=int, default=0, help="instances running at once (0 = 8 x CPUs)")
+    s.add_argument("--auto-cluster-max-vms", type=int, default=64)
+    s.add_argument("--max-job-count", type=int, default=QuotaSettings().max_job_count)
+    s.add_argument("--max-job-task-count", type=int, default=QuotaSettings().max_job_task_count)
+    s.add_argument("--max-task-instance-count", type=int, default=QuotaSettings().max_task_instance_count)
+    s.add_argument("--max-instance-timeout", type=int, default=QuotaSettings().max_instance_timeout)
+    s.add_argument("--max-body-bytes", type=int, default=256 * 1024)
+    s.add_argument("--notify-retries", type=int, default=5)
+    s.add_argument("--notify-backoff", type=float, default=0.5)
+    s.add_argument("--log-level", default="INFO")
+    o = sub.add_parser("oss", help="the local object store behind oss://")
+    o.add_argument("--data-dir", default="./bcsd-data")
+    o.add_argument("--object-store", default="")
+    osub = o.add_subparsers(dest="oss_command", required=True)
+    cp = osub.add_parser("cp", help="copy a file or folder into oss://")
+    cp.add_argument("src")
+    cp.add_argument("dst")
+    cat = osub.add_parser("cat", help="print an object")
+    cat.add_argument("path")
+    ls = osub.add_parser("ls", help="list objects under a prefix")
+    ls.add_argument("path")
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(
+        data_dir=Path(args.data_dir).resolve(),
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        executor=args.executor,
+        dask_scheduler=args.dask_scheduler,
+        object_store=json.loads(args.object_store) if args.object_store else {},
+        quotas=QuotaSettings(
+            args.max_job_count,
+            args.max_job_task_count,
+            args.max_task_instance_count,
+            args.max_instance_timeout,
+        ),
+        max_body_bytes=args.max_body_bytes,
+        max_running=args.max_running,
+        auto_cluster_max_vms=args.auto_cluster_max_vms,
+        notify_retries=args.notify_retries,
+        notify_backoff_s=args.notify_backoff,
+        log_level=args.log_level,
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.credentials import load_credentials
+
+    settings = _settings(args)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    creds = load_credentials(settings.data_dir)
+    app = create_app(settings, creds)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    return 0
+
+
+def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from service.objectstore import ObjectStore
+
+    data_dir = Path(args.data_dir).resolve()
+    options = json.loads(args.object_store) if args.object_store else {}
+    settings = Settings(data_dir=data_dir, object_store=options)
+    return ObjectStore.from_config(settings.object_store_options)
+
+
+def oss(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if args.oss_command == "cp":
+        src = Path(args.src)
+        if not src.exists():
+            print(f"bcsd oss cp: {src} does not exist", file=sys.stderr)
+            return 2
+        dst = args.dst if not src.is_dir() or args.dst.endswith("/") else args.dst + "/"
+        for url in store.put(str(src), dst):
+            print(url)
+        return 0
+    if args.oss_command == "cat":
+        sys.stdout.buffer.write(store.read_bytes(args.path))
+        return 0
+    for name in store.list(args.path):
+        print(name)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return serve(args) if args.command == "serve" else oss(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a CLI user sees one clear line, never a traceback
+        if args.command == "serve":
+            raise
+        print(f"bcsd {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""One Settings value for the whole service, built from the command line (``bcsd serve``).
+
+Everything tunable lives here so the rest of the service receives plain values and never
+reads the environment itself (credentials excepted: see ``service.credentials``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+ExecutorKind = Literal["local", "dask"]
+
+#: InstanceType -> (CpuCore, MemorySize GB). Published at ``/available``; the scheduler passes
+#: the figures to the executor in ``InstanceLaunch.cpu/memory_gb``.
+INSTANCE_TYPES: dict[str, tuple[int, float]] = {
+    "bcs.a2.large": (2, 4.0),
+    "bcs.a2.xlarge": (4, 8.0),
+    "bcs.a2.3xlarge": (16, 32.0),
+    "bcs.b2.large": (4, 16.0),
+    "ecs.sn1.medium": (2, 4.0),
+    "ecs.sn1.large": (4, 8.0),
+    "ecs.sn1.xlarge": (8, 16.0),
+    "ecs.sn2.medium": (2, 8.0),
+    "ecs.sn2.large": (4, 16.0),
+    "ecs.s3.large": (4, 8.0),
+    "ecs.t1.small": (1, 1.0),
+}
+#: Instance types that are also offered as spot.
+SPOT_INSTANCE_TYPES: tuple[str, ...] = ("ecs.sn1.large", "ecs.sn1.xlarge")
+DEFAULT_CPU_MEMORY: tuple[int, float] = (1, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaSettings:
+    """Numeric quotas (reference §12 #46 defaults)."""
+
+    max_job_count: int = 10_000
+    max_job_task_count: int = 16
+    max_task_instance_count: int = 10_000
+    max_instance_timeout: int = 604_800
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Configuration of one bcsd process."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = ""  # "" -> sqlite:///DATA_DIR/bcsd.db
+    executor: ExecutorKind = "local"
+    dask_scheduler: str = ""
+    object_store: dict[str, str] = field(default_factory=dict)  # e.g. {"protocol": "s3", ...}
+    quotas: QuotaSettings = field(default_factory=QuotaSettings)
+    max_body_bytes: int = 256 * 1024  # reference §11: x-acs-body-rawsize 0-256 KB
+    max_running: int = 0  # instances running at once on this node; 0 -> 8 x CPU count
+    auto_cluster_max_vms: int = 64  # VM slots of one AutoCluster (capped by InstanceCount)
+    clock_skew_s: int = 15 * 60
+    owner_id: int = 1
+    region: str = "local"
+    notify_retries: int = 5
+    notify_backoff_s: float = 0.5
+    log_level: str = "INFO"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'bcsd.db'}"
+
+    @property
+    def running_limit(self) -> int:
+        return self.max_running or 8 * (os.cpu_count() or 1)
+
+    @property
+    def sandbox_root(self) -> Path:
+        return self.data_dir / "sandboxes"
+
+    @property
+    def object_store_options(self) -> dict[str, str]:
+        """How executors open ``oss://``: local directory under DATA_DIR unless configured."""
+        return self.object_store or {"protocol": "file", "root": str(self.data_dir / "oss")}

@@ -1,0 +1,159 @@
+"""Job lifecycle against the store: accept a CreateJob body, stop/start/delete, AutoRelease.
+
+Each function runs inside the caller's transaction; routes commit before answering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from typing import Any
+
+from sqlalchemy import Connection
+
+from api import Quotas, canonical_job, effective_cluster, parse_job, quota_errors
+from api.errors import error
+from service.config import Settings
+from service.scheduler import core
+from service.store import repo
+
+_last_seq = 0
+
+
+def next_seq() -> int:
+    """Strictly increasing submission order (nanosecond clock, bumped on ties)."""
+    global _last_seq
+    _last_seq = max(time.time_ns(), _last_seq + 1)
+    return _last_seq
+
+
+def new_job_id() -> str:
+    return "job-" + secrets.token_hex(16).upper()
+
+
+def spec_hash(canonical: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _quotas(settings: Settings) -> Quotas:
+    q = settings.quotas
+    return Quotas(
+        max_job_count=q.max_job_count,
+        max_job_task_count=q.max_job_task_count,
+        max_task_instance_count=q.max_task_instance_count,
+        max_instance_timeout=q.max_instance_timeout,
+    )
+
+
+def accept_job(
+    conn: Connection, settings: Settings, body: object, token: str
+) -> tuple[str, core.JobView | None, dict[str, Any]]:
+    """Validate, apply quotas and IdempotentToken, insert. Returns (job id, new view or None
+    when the token replayed an earlier job, stored description)."""
+    job = parse_job(body)
+    canonical = canonical_job(job)
+    digest = spec_hash(canonical)
+    if token:
+        seen = repo.find_token(conn, "job", token)
+        if seen is not None:
+            if seen.body_hash != digest:
+                raise error("idempotent_token_mismatch")
+            return seen.resource_id, None, canonical
+    problems = quota_errors(job, _quotas(settings), repo.count_jobs(conn))
+    if problems:
+        raise problems[0]
+    tasks_spec: dict[str, Any] = canonical["DAG"]["Tasks"]
+    deps: dict[str, list[str]] = canonical["DAG"].get("Dependencies") or {}
+    upstream: dict[str, list[str]] = {name: [] for name in tasks_spec}
+    for up, downs in deps.items():
+        for down in downs:
+            upstream.setdefault(down, []).append(up)
+    now = time.time()
+    job_id = new_job_id()
+    task_rows, inst_rows, task_views = [], [], {}
+    for ordinal, (name, model) in enumerate(job.dag.tasks.items()):
+        spec = tasks_spec[name]
+        choice = effective_cluster(model)
+        cluster_id = choice.cluster_id or ""
+        if cluster_id:
+            cluster = repo.get_cluster(conn, cluster_id)
+            if cluster is None or cluster.kind != "named":
+                raise error("not_found")
+            if cluster.state != "Active":
+                raise error("state_conflict", state=cluster.state)
+        auto = spec.get("AutoCluster") or {}
+        count = int(spec.get("InstanceCount") or 1)
+        task_rows.append(
+            {
+                "job_id": job_id,
+                "name": name,
+                "ordinal": ordinal,
+                "state": "Waiting",
+                "upstream": sorted(upstream.get(name, [])),
+                "instance_count": count,
+                "max_retry": int(spec.get("MaxRetryCount") or 0),
+                "timeout_s": int(spec.get("Timeout") or 86400),
+                "cluster_id": cluster_id,
+                "auto_cluster_id": "",
+                "reserve_on_fail": bool(auto.get("ReserveOnFail")) and not cluster_id,
+                "reserved_vm_count": 0,
+                "instance_type": "" if cluster_id else str(auto.get("InstanceType") or ""),
+            }
+        )
+        inst_rows.extend(
+            {"job_id": job_id, "task_name": name, "instance_id": i, "state": "Waiting"} for i in range(count)
+        )
+        task_views[name] = core.TaskView(
+            name=name,
+            upstream=tuple(sorted(upstream.get(name, []))),
+            max_retry=task_rows[-1]["max_retry"],
+            instances=[core.InstanceView(i) for i in range(count)],
+            auto_cluster=not cluster_id,
+            reserve_on_fail=task_rows[-1]["reserve_on_fail"],
+        )
+    seq = next_seq()
+    repo.insert_job(
+        conn,
+        {
+            "id": job_id,
+            "seq": seq,
+            "name": canonical.get("Name", ""),
+            "owner_id": settings.owner_id,
+            "priority": int(canonical.get("Priority") or 0),
+            "state": "Waiting",
+            "message": "",
+            "description": canonical,
+            "spec_hash": digest,
+            "auto_release": bool(canonical.get("AutoRelease")),
+            "fail_on_instance_fail": bool(canonical.get("JobFailOnInstanceFail", True)),
+            "creation_time": now,
+            "start_time": None,
+            "end_time": None,
+        },
+        task_rows,
+        inst_rows,
+    )
+    if token:
+        repo.save_token(conn, "job", token, job_id, digest, now)
+    view = core.JobView(
+        id=job_id,
+        state="Waiting",
+        fail_on_instance_fail=bool(canonical.get("JobFailOnInstanceFail", True)),
+        auto_release=bool(canonical.get("AutoRelease")),
+        tasks=task_views,
+        priority=int(canonical.get("Priority") or 0),
+        seq=seq,
+    )
+    return job_id, view, canonical
+
+
+def release_job(conn: Connection, job_id: str, reason: str) -> None:
+    """Delete a job with everything it holds (AutoCluster VMs, reserved ones included).
+    ``AutoRelease`` leaves a tombstone so GET answers 410 instead of 404."""
+    for cluster in repo.auto_clusters_of(conn, job_id):
+        repo.delete_cluster(conn, cluster.id)
+    repo.delete_job(conn, job_id)
+    if reason == "AutoRelease":
+        repo.add_tombstone(conn, job_id, time.time())

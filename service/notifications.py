@@ -1,0 +1,147 @@
+"""Job event notifications (reference §10): subscribed events are written to an outbox in the
+same transaction as the state change, then posted as JSON to the topic's Endpoint by a
+background deliverer with retries and exponential backoff. A dead endpoint never blocks or
+fails a job; delivered / failed messages are counted in metrics and logged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import Connection, Engine
+
+from api.timestamps import format_ts
+from service.store import repo
+
+log = logging.getLogger("bcsd.notifications")
+
+
+def _ts(value: float | None) -> str:
+    from datetime import UTC, datetime
+
+    return format_ts(datetime.fromtimestamp(value, UTC)) if value else ""
+
+
+def enqueue_job_events(conn: Connection, spec: dict[str, Any], view: Any, notes: list[Any]) -> bool:
+    """Queue the subscribed subset of ``notes`` (core ``Notify`` instructions). True if any."""
+    topic = (spec.get("Notification") or {}).get("Topic") or {}
+    endpoint, events = str(topic.get("Endpoint") or ""), set(topic.get("Events") or [])
+    if not endpoint or not events:
+        return False
+    wanted = [n for n in notes if n.event in events]
+    if not wanted:
+        return False
+    job = repo.get_job(conn, view.id)
+    now = time.time()
+    rows = []
+    for note in wanted:
+        payload: dict[str, Any] = {
+            "Category": "Job",
+            "JobId": view.id,
+            "JobName": spec.get("Name", ""),
+            "Event": note.event,
+            "State": view.state,
+            "TopicName": topic.get("Name", ""),
+            "CreationTime": _ts(job.creation_time) if job else "",
+            "StartTime": _ts(job.start_time) if job else "",
+            "EndTime": _ts(job.end_time) if job else "",
+            "Priority": view.priority,
+            "Message": job.message if job else "",
+        }
+        if note.task:
+            payload["TaskName"] = note.task
+            payload["State"] = (
+                view.tasks[note.task].state
+                if note.idx < 0
+                else view.tasks[note.task].instances[note.idx].state
+            )
+        if note.idx >= 0:
+            payload["InstanceId"] = note.idx
+        if topic.get("UserData"):
+            payload["UserData"] = topic["UserData"]
+        rows.append(
+            {"endpoint": endpoint, "payload": payload, "attempts": 0, "next_at": now, "state": "pending"}
+        )
+    repo.enqueue(conn, rows)
+    return True
+
+
+class Deliverer:
+    """Posts outbox rows; woken when rows are queued, otherwise sleeps until the next retry."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        retries: int,
+        backoff_s: float,
+        count: Callable[[str], None] = lambda outcome: None,
+    ) -> None:
+        self.engine = engine
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.count = count
+        self._signal = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._client = httpx.AsyncClient(timeout=5.0)
+
+    def wake(self) -> None:
+        self._signal.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="bcsd-notifications")
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._client.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                with self.engine.begin() as conn:
+                    due = repo.due_notifications(conn, time.time())
+                for row in due:
+                    await self._deliver(row)
+                if due:
+                    continue
+                with self.engine.begin() as conn:
+                    nxt = repo.next_notification_at(conn)
+                wait = None if nxt is None else max(0.0, nxt - time.time())
+                self._signal.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._signal.wait(), timeout=wait)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notification delivery turn failed")
+                await asyncio.sleep(1.0)
+
+    async def _deliver(self, row: Any) -> None:
+        attempts = row.attempts + 1
+        try:
+            response = await self._client.post(row.endpoint, json=row.payload)
+            ok, reason = response.is_success, f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            ok, reason = False, type(exc).__name__
+        with self.engine.begin() as conn:
+            if ok:
+                repo.set_notification(conn, row.id, state="delivered", attempts=attempts)
+                self.count("delivered")
+                log.info("notification %s delivered to %s", row.payload.get("Event"), row.endpoint)
+            elif attempts >= self.retries:
+                repo.set_notification(conn, row.id, state="failed", attempts=attempts)
+                self.count("failed")
+                log.warning(
+                    "notification %s to %s failed after %d attempts (%s)",
+                    row.payload.get("Event"), row.endpoint, attempts, reason,
+                )  # fmt: skip
+            else:
+                delay = self.backoff_s * 2 ** (attempts - 1)
+                repo.set_notification(conn, row.id, attempts=attempts, next_at=time.time() + delay)

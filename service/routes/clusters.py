@@ -1,0 +1,114 @@
+"""Named clusters: create, get, list, modify, delete; cluster instances (VM slots)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from api import canonical_cluster, check_idempotent_token, parse_cluster, parse_modify_cluster
+from api.errors import error
+from service import render
+from service.clusters import create_named_cluster, modify_cluster
+from service.jobs import next_seq, spec_hash
+from service.routes.common import page, read_json, rt
+from service.store import repo
+
+router = APIRouter()
+
+
+def _cluster_or_error(conn: Any, cluster_id: str) -> Any:
+    row = repo.get_cluster(conn, cluster_id)
+    if row is None or row.kind != "named":
+        raise error("not_found")
+    return row
+
+
+@router.post("/clusters", status_code=201)
+async def create_cluster(request: Request) -> JSONResponse:
+    r = rt(request)
+    token = request.query_params.get("IdempotentToken", "")
+    if token:
+        check_idempotent_token(token)
+    body = await read_json(request)
+    model = parse_cluster(body)
+    canonical = canonical_cluster(model)
+    digest = spec_hash(canonical)
+    with r.engine.begin() as conn:
+        if token and (seen := repo.find_token(conn, "cluster", token)) is not None:
+            if seen.body_hash != digest:
+                raise error("idempotent_token_mismatch")
+            return JSONResponse({"Id": seen.resource_id}, status_code=201)
+        cluster_id = create_named_cluster(conn, r.settings, canonical, next_seq())
+        if token:
+            repo.save_token(conn, "cluster", token, cluster_id, digest, 0.0)
+    r.scheduler.wake()
+    return JSONResponse({"Id": cluster_id}, status_code=201)
+
+
+@router.get("/clusters")
+async def list_clusters(request: Request) -> dict[str, Any]:
+    r = rt(request)
+    marker, size = page(request)
+    with r.engine.connect() as conn:
+        rows, nxt = repo.list_clusters(conn, marker, size)
+        items = [
+            render.cluster(c, repo.cluster_groups(conn, c.id), repo.cluster_vms(conn, c.id)) for c in rows
+        ]
+    return {"NextMarker": nxt, "Items": items}
+
+
+@router.get("/clusters/{cluster_id}")
+async def get_cluster(cluster_id: str, request: Request) -> dict[str, Any]:
+    r = rt(request)
+    with r.engine.connect() as conn:
+        row = _cluster_or_error(conn, cluster_id)
+        return render.cluster(row, repo.cluster_groups(conn, cluster_id), repo.cluster_vms(conn, cluster_id))
+
+
+@router.put("/clusters/{cluster_id}")
+async def put_cluster(cluster_id: str, request: Request) -> Response:
+    r = rt(request)
+    body = await read_json(request, allow_empty=True)
+    parse_modify_cluster(body)
+    assert isinstance(body, dict)
+    with r.engine.begin() as conn:
+        modify_cluster(conn, cluster_id, body)
+    r.scheduler.wake()  # grown clusters have new free slots
+    return Response(status_code=200)
+
+
+@router.delete("/clusters/{cluster_id}", status_code=204)
+async def delete_cluster(cluster_id: str, request: Request) -> Response:
+    r = rt(request)
+    with r.engine.begin() as conn:
+        row = _cluster_or_error(conn, cluster_id)
+        if row.state != "Active":
+            raise error("state_conflict", state=row.state)
+        repo.delete_cluster(conn, cluster_id)
+    return Response(status_code=204)
+
+
+@router.get("/clusters/{cluster_id}/groups/{group}/instances")
+async def list_cluster_instances(cluster_id: str, group: str, request: Request) -> dict[str, Any]:
+    r = rt(request)
+    marker, size = page(request)
+    with r.engine.connect() as conn:
+        _cluster_or_error(conn, cluster_id)
+        if group not in {g.name for g in repo.cluster_groups(conn, cluster_id)}:
+            raise error("not_found")
+        vms = [v for v in repo.cluster_vms(conn, cluster_id, group) if not marker or v.id >= marker]
+    nxt = vms[size].id if len(vms) > size else ""
+    return {"NextMarker": nxt, "Items": [render.cluster_vm(v) for v in vms[:size]]}
+
+
+@router.get("/clusters/{cluster_id}/groups/{group}/instances/{vm_id}")
+async def get_cluster_instance(cluster_id: str, group: str, vm_id: str, request: Request) -> dict[str, Any]:
+    r = rt(request)
+    with r.engine.connect() as conn:
+        _cluster_or_error(conn, cluster_id)
+        for vm in repo.cluster_vms(conn, cluster_id, group):
+            if vm.id == vm_id:
+                return render.cluster_vm(vm)
+    raise error("not_found")

@@ -1,0 +1,42 @@
+"""Request plumbing shared by the route modules: body reading, paging, the runtime."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from api import parse_json_body
+from api.errors import error
+from service.runtime import Runtime
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+
+
+def rt(request: Request) -> Runtime:
+    return request.app.state.rt
+
+
+async def read_json(request: Request, *, allow_empty: bool = False) -> object:
+    raw = await request.body()
+    if request.scope.get("state", {}).get("too_large"):
+        raise error("body_too_large", max=rt(request).settings.max_body_bytes)
+    if allow_empty and not raw.strip():
+        return {}
+    return parse_json_body(raw)
+
+
+def page(request: Request) -> tuple[str, int]:
+    """(Marker, MaxItemCount): default 50, accept 0-100 with 0 meaning the default (§12 #18)."""
+    q = request.query_params
+    raw = q.get("MaxItemCount", "").strip()
+    if not raw:
+        size = DEFAULT_PAGE
+    else:
+        try:
+            size = int(raw)
+        except ValueError:
+            raise error("max_item_count_type") from None
+        if not 0 <= size <= MAX_PAGE:
+            raise error("max_item_count_range")
+        size = size or DEFAULT_PAGE
+    return q.get("Marker", "").strip(), size

@@ -1,0 +1,175 @@
+"""Jobs: create, get (+ ?description), list, stop, start, delete, priority; PATCH extension;
+history extension."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from api import check_idempotent_token, parse_job_update, parse_priority
+from api.errors import error
+from service import render
+from service.jobs import accept_job, release_job
+from service.routes.common import page, read_json, rt
+from service.scheduler import core
+from service.store import repo
+
+router = APIRouter()
+JOB_STATES = ("Waiting", "Running", "Finished", "Failed", "Stopped")
+
+
+def _job_or_error(conn: Any, job_id: str) -> Any:
+    row = repo.get_job(conn, job_id)
+    if row is None:
+        stone = repo.tombstone(conn, job_id)
+        if stone is not None:
+            raise error("released", at=render.ts(stone.released_at))
+        raise error("not_found")
+    return row
+
+
+@router.post("/jobs", status_code=201)
+async def create_job(request: Request) -> JSONResponse:
+    r = rt(request)
+    token = request.query_params.get("IdempotentToken", "")
+    if token:
+        check_idempotent_token(token)
+    body = await read_json(request)
+    with r.engine.begin() as conn:
+        job_id, view, spec = accept_job(conn, r.settings, body, token)
+        post = r.scheduler.adopt_new(conn, view, spec) if view is not None else []
+    if view is not None:
+        r.metrics.jobs_created.inc()
+        await r.scheduler.after_commit(post)
+    return JSONResponse({"Id": job_id}, status_code=201)
+
+
+@router.get("/jobs")
+async def list_jobs(request: Request) -> dict[str, Any]:
+    r = rt(request)
+    marker, size = page(request)
+    q = request.query_params
+    state = q.get("State", "").strip()
+    reverse = q.get("IsReverse", "").strip().lower() in ("true", "1", "yes")
+    with r.engine.connect() as conn:
+        rows, next_marker = repo.list_jobs(
+            conn,
+            state=state,
+            marker=marker,
+            limit=size,
+            reverse=reverse,
+            cluster_id=q.get("ClusterId", "").strip(),
+        )
+        counts = repo.job_metrics(conn, [row.id for row in rows])
+    items = [render.job(row, *counts[row.id]) for row in rows]
+    return {"NextMarker": next_marker, "Items": items}
+
+
+@router.get("/jobs/{job_id}")
+async def get_job(job_id: str, request: Request) -> dict[str, Any]:
+    r = rt(request)
+    with r.engine.connect() as conn:
+        row = _job_or_error(conn, job_id)
+        if "description" in request.query_params:
+            return {"Id": row.id, **(row.description or {})}
+        counts = repo.job_metrics(conn, [row.id])[row.id]
+    return render.job(row, *counts)
+
+
+@router.post("/jobs/{job_id}/stop", status_code=201)
+async def stop_job(job_id: str, request: Request) -> Response:
+    return await _action(request, job_id, ("Waiting", "Running"), core.StopRequested())
+
+
+@router.post("/jobs/{job_id}/start", status_code=201)
+async def start_job(job_id: str, request: Request) -> Response:
+    return await _action(request, job_id, ("Stopped", "Failed"), core.StartRequested())
+
+
+async def _action(request: Request, job_id: str, allowed: tuple[str, ...], event: core.Event) -> Response:
+    r = rt(request)
+    with r.engine.begin() as conn:
+        row = _job_or_error(conn, job_id)
+        if row.state not in allowed:
+            raise error("state_conflict", state=row.state)
+        post = r.scheduler.adopt(conn, job_id, row.description, event)
+    await r.scheduler.after_commit(post)
+    return Response(status_code=201)
+
+
+@router.delete("/jobs/{job_id}", status_code=204)
+async def delete_job(job_id: str, request: Request) -> Response:
+    r = rt(request)
+    with r.engine.begin() as conn:
+        row = _job_or_error(conn, job_id)
+        if row.state not in ("Finished", "Failed", "Stopped"):
+            raise error("state_conflict", state=row.state)
+        release_job(conn, job_id, reason="DeleteJob")
+    r.scheduler.forget(job_id)
+    r.scheduler.wake()
+    return Response(status_code=204)
+
+
+@router.put("/jobs/{job_id}")
+async def change_priority(job_id: str, request: Request) -> Response:
+    r = rt(request)
+    body = await read_json(request)
+    with r.engine.begin() as conn:
+        row = _job_or_error(conn, job_id)
+        priority = parse_priority(body)
+        if row.state != "Stopped":
+            raise error("state_conflict", state=row.state)
+        _set_priority(r, conn, row, priority)
+    return Response(status_code=200)
+
+
+@router.patch("/jobs/{job_id}")
+async def patch_job(job_id: str, request: Request) -> Response:
+    """Extension: change Priority / Description / Notification in any state."""
+    r = rt(request)
+    body = await read_json(request)
+    with r.engine.begin() as conn:
+        row = _job_or_error(conn, job_id)
+        update = parse_job_update(body)
+        desc = dict(row.description or {})
+        fields = update.model_dump(by_alias=True, exclude_unset=True)
+        if "Description" in fields:
+            desc["Description"] = fields["Description"]
+        if "Notification" in fields:
+            desc["Notification"] = fields["Notification"]
+        repo.set_job(conn, job_id, description=desc)
+        r.scheduler.update_spec(job_id, desc)
+        if fields.get("Priority") is not None:
+            _set_priority(r, conn, repo.get_job(conn, job_id), int(fields["Priority"]))
+    return Response(status_code=200)
+
+
+def _set_priority(r: Any, conn: Any, row: Any, priority: int) -> None:
+    desc = dict(row.description or {})
+    desc["Priority"] = priority
+    repo.set_job(conn, row.id, priority=priority, description=desc)
+    r.scheduler.set_priority(conn, row.id, priority, desc)
+
+
+@router.get("/jobs/{job_id}/history")
+async def job_history(job_id: str, request: Request) -> dict[str, Any]:
+    r = rt(request)
+    with r.engine.connect() as conn:
+        _job_or_error(conn, job_id)
+        rows = repo.history(conn, job_id)
+    return {
+        "Items": [
+            {
+                "Scope": h.scope,
+                "Task": h.task,
+                "Instance": h.instance,
+                "From": h.from_state,
+                "To": h.to_state,
+                "Cause": h.cause,
+                "Time": render.ts(h.at),
+            }
+            for h in rows
+        ]
+    }

@@ -1,0 +1,62 @@
+"""Quotas, available resources, health and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from service.config import INSTANCE_TYPES, SPOT_INSTANCE_TYPES
+from service.routes.common import rt
+
+router = APIRouter()
+VERSION = "0.1.0"
+DISK_TYPES = ["cloud", "cloud_efficiency", "cloud_ssd", "ephemeral", "ephemeral_ssd"]
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"Status": "ok", "Version": VERSION}
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    r = rt(request)
+    r.metrics.running.set(len(r.scheduler.running))
+    return Response(r.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+@router.get("/quotas")
+async def quotas() -> dict[str, Any]:
+    return {
+        "AvailableClusterResourceType": ["OnDemand", "Spot"],
+        "AvailableClusterInstanceDataDiskType": DISK_TYPES,
+        "AvailableClusterInstanceSystemDiskType": DISK_TYPES,
+        "AvailableClusterInstanceType": sorted(INSTANCE_TYPES),
+        "AvailableSpotInstanceType": list(SPOT_INSTANCE_TYPES),
+    }
+
+
+def _types(names: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "InstanceType": name,
+            "CpuCore": INSTANCE_TYPES[name][0],
+            "MemorySize": INSTANCE_TYPES[name][1],
+            "Network": {"Classic": True, "Vpc": True},
+        }
+        for name in names
+    ]
+
+
+@router.get("/available")
+async def available() -> dict[str, Any]:
+    """The instance-type table the scheduler uses (CpuCore, MemorySize GB)."""
+    return {
+        "AvailableClusterInstanceType": _types(sorted(INSTANCE_TYPES)),
+        "AvailableSpotInstanceType": _types(list(SPOT_INSTANCE_TYPES)),
+        "AvailablePrepaidInstanceType": [],
+        "AvailableResourceType": ["OnDemand", "Spot"],
+        "AvailableSystemDiskType": DISK_TYPES,
+        "AvailableDataDiskType": DISK_TYPES,
+    }

@@ -1,0 +1,22 @@
+"""What the routes share: the store engine, settings, scheduler, notification deliverer and
+metrics of one running bcsd (attached to ``app.state.rt``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from service.config import Settings
+from service.metrics import Metrics
+from service.notifications import Deliverer
+from service.scheduler.loop import Scheduler
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    scheduler: Scheduler
+    deliverer: Deliverer
+    metrics: Metrics

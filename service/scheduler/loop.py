@@ -1,0 +1,305 @@
+"""The thin async shell around the pure core.
+
+It keeps a ``JobView`` per active job (loaded from the store at start), turns executor events
+and API actions into core events, writes every resulting instruction in one transaction, and
+only then talks to the executor (launch / cancel). It wakes on events (job created, instance
+exited, cluster grown), never on a timer, so create-to-start latency is one loop turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from service.config import Settings
+from service.executors.base import (
+    Executor,
+    ExecutorEvent,
+    InstanceExited,
+    InstanceKey,
+    InstanceLaunch,
+    InstanceStarted,
+    InstanceWaiting,
+)
+from service.scheduler import core
+from service.scheduler.launch import build_launch
+from service.scheduler.views import load_view
+from service.store import repo
+
+log = logging.getLogger("bcsd.scheduler")
+
+#: per-job notification subscription: (endpoint, topic name, events, job name)
+Topic = tuple[str, str, frozenset[str], str]
+
+
+class Scheduler:
+    """Owns the active jobs' views and the executor; all methods run on the event loop thread."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.node_id = uuid.uuid4().hex[:12]
+        self.views: dict[str, core.JobView] = {}
+        self.specs: dict[str, dict[str, Any]] = {}  # job id -> stored description
+        self.running: dict[tuple[str, str, int], tuple[int, str]] = {}  # -> (attempt, vm id)
+        self.executor: Executor | None = None
+        self.on_notify: Any = None  # callable woken when the outbox has new rows
+        self.on_launch: Any = None  # metrics hooks
+        self.on_exit: Any = None
+        self._inbox: list[ExecutorEvent] = []
+        self._signal = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self, executor: Executor) -> None:
+        self.executor = executor
+        await executor.start()
+        with self.engine.begin() as conn:
+            self._recover(conn)
+        self._task = asyncio.create_task(self._run(), name="bcsd-scheduler")
+        self.wake()
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.executor:
+            await self.executor.close()
+
+    def wake(self) -> None:
+        self._signal.set()
+
+    async def sink(self, event: ExecutorEvent) -> None:
+        """The executors' EventSink."""
+        self._inbox.append(event)
+        self._signal.set()
+
+    # ------------------------------------------------------------ API-driven actions (caller commits)
+
+    def adopt(self, conn: Connection, job_id: str, spec: dict[str, Any], event: core.Event) -> list[Any]:
+        """Load (or reuse) the job's view, apply an API event inside the caller's transaction.
+        Returns post-commit actions to hand to :meth:`after_commit`."""
+        view = self.views.get(job_id) or load_view(conn, job_id)
+        if view is None:
+            return []
+        self.specs[job_id] = spec
+        instructions = core.step(view, event, time.time())
+        post = self._apply(conn, view, instructions)
+        if view.state in ("Waiting", "Running"):
+            self.views[job_id] = view
+        else:
+            self.views.pop(job_id, None)
+        return post
+
+    def adopt_new(self, conn: Connection, view: core.JobView, spec: dict[str, Any]) -> list[Any]:
+        """A freshly inserted job: register its view and apply ``JobCreated``."""
+        self.register(view, spec)
+        return self._apply(conn, view, core.step(view, core.JobCreated(), time.time()))
+
+    def update_spec(self, job_id: str, spec: dict[str, Any]) -> None:
+        if job_id in self.specs:
+            self.specs[job_id] = spec
+
+    def set_priority(self, conn: Connection, job_id: str, priority: int, spec: dict[str, Any]) -> None:
+        """Re-order (active jobs) and emit OnPriorityChange."""
+        view = self.views.get(job_id) or load_view(conn, job_id)
+        if view is None:
+            return
+        view.priority = priority
+        self.specs[job_id] = spec
+        self._apply(conn, view, [core.Notify("OnPriorityChange")])
+        if job_id not in self.views:
+            self.specs.pop(job_id, None)
+
+    def register(self, view: core.JobView, spec: dict[str, Any]) -> None:
+        self.views[view.id] = view
+        self.specs[view.id] = spec
+
+    def forget(self, job_id: str) -> None:
+        self.views.pop(job_id, None)
+        self.specs.pop(job_id, None)
+
+    async def after_commit(self, post: list[Any]) -> None:
+        for action in post:
+            if isinstance(action, InstanceKey) and self.executor:
+                await self.executor.cancel(action)
+        self.wake()
+
+    # ------------------------------------------------------------ the loop
+
+    async def _run(self) -> None:
+        while True:
+            await self._signal.wait()
+            self._signal.clear()
+            try:
+                if self._inbox:
+                    batch, self._inbox = self._inbox, []
+                    post: list[Any] = []
+                    with self.engine.begin() as conn:
+                        for event in batch:
+                            post.extend(self._on_executor_event(conn, event))
+                    await self.after_commit(post)
+                await self._place()
+            except Exception:  # keep scheduling whatever one bad event did; the trace goes to the log
+                log.exception("scheduler turn failed")
+                await asyncio.sleep(0.05)
+                self._signal.set()
+
+    def _on_executor_event(self, conn: Connection, event: ExecutorEvent) -> list[Any]:
+        k = event.key
+        view = self.views.get(k.job_id)
+        if isinstance(event, InstanceStarted):
+            repo.set_instance(
+                conn, k.job_id, k.task_name, k.instance_id,
+                node=event.node, node_ip=event.node_ip, sandbox_path=event.sandbox_path,
+                pid=getattr(event, "pid", 0) or None,
+            )  # fmt: skip
+            return []
+        if isinstance(event, InstanceWaiting):
+            repo.set_instance(conn, k.job_id, k.task_name, k.instance_id, detail=event.reason)
+            return []
+        assert isinstance(event, InstanceExited)
+        slot = self.running.get((k.job_id, k.task_name, k.instance_id))
+        if slot and slot[0] == k.attempt:
+            self.running.pop((k.job_id, k.task_name, k.instance_id))
+            repo.free_vm(conn, slot[1])
+        if self.on_exit:
+            self.on_exit(event)
+        repo.set_instance(
+            conn, k.job_id, k.task_name, k.instance_id,
+            exit_code=event.exit_code, error_code=event.error_code, error_message=event.error_message,
+            detail=event.detail, stdout_object=event.stdout_object, stderr_object=event.stderr_object,
+            sandbox_path=event.sandbox_path, node=event.node or "", pid=None,
+        )  # fmt: skip
+        if view is None:
+            return []
+        cause = event.error_code or f"exit {event.exit_code}"
+        ev = core.InstanceExited(k.task_name, k.instance_id, k.attempt, event.succeeded, cause)
+        return self._apply(conn, view, core.step(view, ev, time.time()))
+
+    # ------------------------------------------------------------ placement
+
+    async def _place(self) -> None:
+        budget = self.settings.running_limit - len(self.running)
+        if budget <= 0 or not self.views:
+            return
+        launches: list[InstanceLaunch] = []
+        with self.engine.begin() as conn:
+            for view in sorted(self.views.values(), key=lambda v: (-v.priority, v.seq)):
+                for task in core.ready_tasks(view):
+                    if budget <= 0:
+                        break
+                    launches.extend(self._place_task(conn, view, task, budget))
+                    budget = self.settings.running_limit - len(self.running)
+                if budget <= 0:
+                    break
+        for launch in launches:
+            if self.on_launch:
+                self.on_launch(launch)
+            assert self.executor is not None
+            await self.executor.launch(launch)
+
+    def _place_task(
+        self, conn: Connection, view: core.JobView, task: core.TaskView, budget: int
+    ) -> list[InstanceLaunch]:
+        spec = self.specs[view.id]["DAG"]["Tasks"][task.name]
+        row = repo.get_task(conn, view.id, task.name)
+        if row is None:
+            return []
+        cluster_id = row.cluster_id or row.auto_cluster_id
+        if not cluster_id:
+            cluster_id = self._create_auto_cluster(conn, view.id, task.name, spec, len(task.instances))
+        free = repo.free_vms(conn, cluster_id, min(budget, task.counts["Waiting"]))
+        if not free:
+            return []
+        groups = {g.name: g for g in repo.cluster_groups(conn, cluster_id)}
+        cluster = repo.get_cluster(conn, cluster_id)
+        cluster_env = dict((cluster.description or {}).get("EnvVars") or {}) if cluster else {}
+        vm_groups = {v.id: v.group_name for v in repo.cluster_vms(conn, cluster_id) if v.id in set(free)}
+        out = []
+        now = time.time()
+        for inst, vm_id in zip(core.waiting_instances(task), free, strict=False):
+            instructions = core.step(view, core.InstanceLaunched(task.name, inst.idx), now)
+            self._apply(conn, view, instructions)
+            repo.occupy_vm(conn, vm_id, view.id, task.name, inst.idx)
+            attempt = inst.attempt - 1
+            repo.set_instance(conn, view.id, task.name, inst.idx, vm_id=vm_id, owner_node=self.node_id)
+            self.running[(view.id, task.name, inst.idx)] = (attempt, vm_id)
+            group = groups.get(vm_groups.get(vm_id, ""))
+            itype = (group.instance_type if group else "") or (spec.get("AutoCluster") or {}).get(
+                "InstanceType", ""
+            )
+            out.append(
+                build_launch(
+                    self.settings,
+                    view.id,
+                    task.name,
+                    spec,
+                    inst.idx,
+                    attempt,
+                    cluster_id,
+                    vm_id,
+                    itype,
+                    cluster_env,
+                )
+            )
+        return out
+
+    def _create_auto_cluster(
+        self, conn: Connection, job_id: str, task: str, spec: dict[str, Any], n: int
+    ) -> str:
+        """An anonymous cluster for an AutoCluster task, created when the task first starts."""
+        from service.clusters import create_auto_cluster  # local: clusters imports the store only
+
+        cluster_id = create_auto_cluster(conn, job_id, task, spec.get("AutoCluster") or {}, n, self.settings)
+        repo.set_task(conn, job_id, task, auto_cluster_id=cluster_id)
+        return cluster_id
+
+    # ------------------------------------------------------------ writing instructions
+
+    def _apply(self, conn: Connection, view: core.JobView, instructions: list[core.Instruction]) -> list[Any]:
+        from service.scheduler.effects import apply_instructions
+
+        return apply_instructions(self, conn, view, instructions)
+
+    # ------------------------------------------------------------ restart recovery
+
+    def _recover(self, conn: Connection) -> None:
+        """Rebuild views; every instance the store says is Running lost its process with the
+        old bcsd: kill its orphaned process group if known, then count it as a failed attempt
+        (``NodeLost``) so MaxRetryCount decides."""
+        lost = repo.running_instances(conn)
+        repo.free_all_busy_vms(conn)
+        for row in repo.active_jobs(conn):
+            view = load_view(conn, row.id)
+            if view is not None:
+                self.register(view, row.description)
+        for inst in lost:
+            if inst.pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+                    os.killpg(inst.pid, signal.SIGKILL)
+            repo.set_instance(
+                conn, inst.job_id, inst.task_name, inst.instance_id,
+                error_code="NodeLost", error_message="bcsd restarted while the instance ran", pid=None,
+            )  # fmt: skip
+            view = self.views.get(inst.job_id)
+            if view is None:
+                continue
+            ev = core.InstanceExited(
+                inst.task_name, inst.instance_id, max(inst.attempt - 1, 0), False, "NodeLost"
+            )
+            self._apply(conn, view, core.step(view, ev, time.time()))
+            if view.state not in ("Waiting", "Running"):
+                self.views.pop(view.id, None)
+        if lost:
+            log.info("recovered %d instance(s) that were running before the restart", len(lost))

@@ -1,0 +1,28 @@
+"""Engine creation: SQLite in WAL mode with a busy timeout, or any SQLAlchemy URL (PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+
+from service.store.schema import metadata
+
+
+def open_engine(url: str) -> Engine:
+    """Create the engine and the tables. SQLite gets WAL + ``synchronous=NORMAL`` + busy timeout:
+    WAL keeps readers off the writer's back, and NORMAL in WAL mode still survives a process
+    kill (only an OS crash may lose the last commits)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine

@@ -1,0 +1,330 @@
+"""Reads and writes of the bcsd store. Every function takes an open SQLAlchemy ``Connection``
+(the caller owns the transaction, so one accepted change = one commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.store.schema import (
+    clusters,
+    groups,
+    idempotency,
+    instances,
+    jobs,
+    nonces,
+    outbox,
+    tasks,
+    tombstones,
+    transitions,
+    vms,
+)
+
+STATES = ("Waiting", "Running", "Finished", "Failed", "Stopped")
+
+# ---------------------------------------------------------------- jobs
+
+
+def insert_job(
+    conn: Connection, job: dict[str, Any], task_rows: list[dict[str, Any]], inst_rows: list[dict[str, Any]]
+) -> None:
+    conn.execute(insert(jobs), [job])
+    conn.execute(insert(tasks), task_rows)
+    if inst_rows:
+        conn.execute(insert(instances), inst_rows)
+
+
+def get_job(conn: Connection, job_id: str) -> Row | None:
+    return conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+
+
+def count_jobs(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(jobs)).scalar_one()
+
+
+def list_jobs(
+    conn: Connection, *, state: str, marker: str, limit: int, reverse: bool, cluster_id: str = ""
+) -> tuple[list[Row], str]:
+    """One page, newest first (``reverse`` flips). Marker = id of the page's first item."""
+    order = jobs.c.seq.asc() if reverse else jobs.c.seq.desc()
+    query = select(jobs)
+    if state:
+        query = query.where(jobs.c.state == state)
+    if cluster_id:
+        query = query.where(jobs.c.id.in_(select(tasks.c.job_id).where(tasks.c.cluster_id == cluster_id)))
+    if marker:
+        seq = conn.execute(select(jobs.c.seq).where(jobs.c.id == marker)).scalar()
+        if seq is None:
+            return [], ""
+        query = query.where(jobs.c.seq >= seq if reverse else jobs.c.seq <= seq)
+    rows = list(conn.execute(query.order_by(order).limit(limit + 1)))
+    next_marker = rows[limit].id if len(rows) > limit else ""
+    return rows[:limit], next_marker
+
+
+def job_metrics(conn: Connection, job_ids: Sequence[str]) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """(TaskMetrics, InstanceMetrics) counters per job."""
+    out = {j: ({s: 0 for s in STATES}, {s: 0 for s in STATES}) for j in job_ids}
+    if not job_ids:
+        return out
+    for jid, state, n in conn.execute(
+        select(tasks.c.job_id, tasks.c.state, func.count())
+        .where(tasks.c.job_id.in_(job_ids))
+        .group_by(tasks.c.job_id, tasks.c.state)
+    ):
+        out[jid][0][state] = n
+    for jid, state, n in conn.execute(
+        select(instances.c.job_id, instances.c.state, func.count())
+        .where(instances.c.job_id.in_(job_ids))
+        .group_by(instances.c.job_id, instances.c.state)
+    ):
+        out[jid][1][state] = n
+    return out
+
+
+def set_job(conn: Connection, job_id: str, **values: Any) -> None:
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+
+def delete_job(conn: Connection, job_id: str) -> None:
+    for table in (instances, tasks, transitions):
+        conn.execute(delete(table).where(table.c.job_id == job_id))
+    conn.execute(delete(jobs).where(jobs.c.id == job_id))
+
+
+def active_jobs(conn: Connection) -> list[Row]:
+    return list(conn.execute(select(jobs).where(jobs.c.state.in_(("Waiting", "Running")))))
+
+
+# ---------------------------------------------------------------- tasks / instances
+
+
+def job_tasks(conn: Connection, job_id: str) -> list[Row]:
+    return list(conn.execute(select(tasks).where(tasks.c.job_id == job_id).order_by(tasks.c.ordinal)))
+
+
+def get_task(conn: Connection, job_id: str, name: str) -> Row | None:
+    return conn.execute(select(tasks).where(and_(tasks.c.job_id == job_id, tasks.c.name == name))).first()
+
+
+def task_instance_metrics(conn: Connection, job_id: str) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for name, state, n in conn.execute(
+        select(instances.c.task_name, instances.c.state, func.count())
+        .where(instances.c.job_id == job_id)
+        .group_by(instances.c.task_name, instances.c.state)
+    ):
+        out.setdefault(name, {s: 0 for s in STATES})[state] = n
+    return out
+
+
+def set_task(conn: Connection, job_id: str, name: str, **values: Any) -> None:
+    conn.execute(update(tasks).where(and_(tasks.c.job_id == job_id, tasks.c.name == name)).values(**values))
+
+
+def task_instances(
+    conn: Connection, job_id: str, name: str, *, state: str = "", start: int = 0, limit: int | None = None
+) -> list[Row]:
+    query = select(instances).where(
+        and_(instances.c.job_id == job_id, instances.c.task_name == name, instances.c.instance_id >= start)
+    )
+    if state:
+        query = query.where(instances.c.state == state)
+    query = query.order_by(instances.c.instance_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query))
+
+
+def job_instances(conn: Connection, job_id: str) -> list[Row]:
+    return list(conn.execute(select(instances).where(instances.c.job_id == job_id)))
+
+
+def set_instance(conn: Connection, job_id: str, task: str, idx: int, **values: Any) -> None:
+    conn.execute(
+        update(instances)
+        .where(
+            and_(instances.c.job_id == job_id, instances.c.task_name == task, instances.c.instance_id == idx)
+        )
+        .values(**values)
+    )
+
+
+def running_instances(conn: Connection) -> list[Row]:
+    return list(conn.execute(select(instances).where(instances.c.state == "Running")))
+
+
+# ---------------------------------------------------------------- history
+
+
+def log_transitions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(transitions), rows)
+
+
+def history(conn: Connection, job_id: str) -> list[Row]:
+    return list(
+        conn.execute(select(transitions).where(transitions.c.job_id == job_id).order_by(transitions.c.id))
+    )
+
+
+# ---------------------------------------------------------------- idempotency / tombstones / nonces
+
+
+def find_token(conn: Connection, kind: str, token: str) -> Row | None:
+    return conn.execute(
+        select(idempotency).where(and_(idempotency.c.kind == kind, idempotency.c.token == token))
+    ).first()
+
+
+def save_token(conn: Connection, kind: str, token: str, resource_id: str, body_hash: str, now: float) -> None:
+    conn.execute(
+        insert(idempotency).values(
+            kind=kind, token=token, resource_id=resource_id, body_hash=body_hash, created=now
+        )
+    )
+
+
+def tombstone(conn: Connection, job_id: str) -> Row | None:
+    return conn.execute(select(tombstones).where(tombstones.c.job_id == job_id)).first()
+
+
+def add_tombstone(conn: Connection, job_id: str, at: float) -> None:
+    conn.execute(insert(tombstones).values(job_id=job_id, released_at=at))
+
+
+def claim_nonce(conn: Connection, nonce: str, expires: float, now: float) -> bool:
+    """Insert the nonce; False when another request (on any node) already used it."""
+    conn.execute(delete(nonces).where(nonces.c.expires < now))
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(nonces).values(nonce=nonce, expires=expires))
+    except IntegrityError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- clusters, groups, VMs
+
+
+def insert_cluster(conn: Connection, row: dict[str, Any], group_rows: list[dict[str, Any]]) -> None:
+    conn.execute(insert(clusters), [row])
+    if group_rows:
+        conn.execute(insert(groups), group_rows)
+
+
+def get_cluster(conn: Connection, cluster_id: str) -> Row | None:
+    return conn.execute(select(clusters).where(clusters.c.id == cluster_id)).first()
+
+
+def list_clusters(conn: Connection, marker: str, limit: int) -> tuple[list[Row], str]:
+    query = select(clusters).where(clusters.c.kind == "named")
+    if marker:
+        seq = conn.execute(select(clusters.c.seq).where(clusters.c.id == marker)).scalar()
+        if seq is None:
+            return [], ""
+        query = query.where(clusters.c.seq >= seq)
+    rows = list(conn.execute(query.order_by(clusters.c.seq).limit(limit + 1)))
+    return rows[:limit], (rows[limit].id if len(rows) > limit else "")
+
+
+def cluster_groups(conn: Connection, cluster_id: str) -> list[Row]:
+    return list(conn.execute(select(groups).where(groups.c.cluster_id == cluster_id).order_by(groups.c.name)))
+
+
+def set_group(conn: Connection, cluster_id: str, name: str, **values: Any) -> None:
+    conn.execute(
+        update(groups).where(and_(groups.c.cluster_id == cluster_id, groups.c.name == name)).values(**values)
+    )
+
+
+def set_cluster(conn: Connection, cluster_id: str, **values: Any) -> None:
+    conn.execute(update(clusters).where(clusters.c.id == cluster_id).values(**values))
+
+
+def delete_cluster(conn: Connection, cluster_id: str) -> None:
+    conn.execute(delete(vms).where(vms.c.cluster_id == cluster_id))
+    conn.execute(delete(groups).where(groups.c.cluster_id == cluster_id))
+    conn.execute(delete(clusters).where(clusters.c.id == cluster_id))
+
+
+def cluster_vms(conn: Connection, cluster_id: str, group: str = "") -> list[Row]:
+    query = select(vms).where(vms.c.cluster_id == cluster_id)
+    if group:
+        query = query.where(vms.c.group_name == group)
+    return list(conn.execute(query.order_by(vms.c.id)))
+
+
+def add_vms(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    rows = list(rows)
+    if rows:
+        conn.execute(insert(vms), rows)
+
+
+def delete_vms(conn: Connection, ids: Sequence[str]) -> None:
+    if ids:
+        conn.execute(delete(vms).where(vms.c.id.in_(ids)))
+
+
+def free_vms(conn: Connection, cluster_id: str, limit: int) -> list[str]:
+    """Free slots of a cluster, locked for this transaction (SKIP LOCKED: two bcsd nodes on one
+    PostgreSQL never hand out the same slot)."""
+    query = (
+        select(vms.c.id)
+        .where(and_(vms.c.cluster_id == cluster_id, vms.c.busy_job == "", vms.c.state == "Running"))
+        .order_by(vms.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [r.id for r in conn.execute(query)]
+
+
+def occupy_vm(conn: Connection, vm_id: str, job_id: str, task: str, idx: int) -> None:
+    conn.execute(
+        update(vms).where(vms.c.id == vm_id).values(busy_job=job_id, busy_task=task, busy_instance=idx)
+    )
+
+
+def free_vm(conn: Connection, vm_id: str) -> None:
+    conn.execute(update(vms).where(vms.c.id == vm_id).values(busy_job="", busy_task="", busy_instance=-1))
+
+
+def free_all_busy_vms(conn: Connection) -> None:
+    conn.execute(update(vms).where(vms.c.busy_job != "").values(busy_job="", busy_task="", busy_instance=-1))
+
+
+def auto_clusters_of(conn: Connection, job_id: str, task: str = "") -> list[Row]:
+    query = select(clusters).where(and_(clusters.c.kind == "auto", clusters.c.job_id == job_id))
+    if task:
+        query = query.where(clusters.c.task_name == task)
+    return list(conn.execute(query))
+
+
+# ---------------------------------------------------------------- notification outbox
+
+
+def enqueue(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(outbox), rows)
+
+
+def due_notifications(conn: Connection, now: float, limit: int = 50) -> list[Row]:
+    return list(
+        conn.execute(
+            select(outbox)
+            .where(and_(outbox.c.state == "pending", outbox.c.next_at <= now))
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+    )
+
+
+def next_notification_at(conn: Connection) -> float | None:
+    return conn.execute(select(func.min(outbox.c.next_at)).where(outbox.c.state == "pending")).scalar()
+
+
+def set_notification(conn: Connection, nid: int, **values: Any) -> None:
+    conn.execute(update(outbox).where(outbox.c.id == nid).values(**values))

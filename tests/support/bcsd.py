@@ -1,0 +1,118 @@
+"""Start a real ``bcsd serve`` subprocess on a free loopback port, for tests and benchmarks.
+
+    proc = start_bcsd(tmp_path)          # waits for GET /healthz
+    ...                                  # proc.url, proc.key_id, proc.secret, proc.data_dir
+    proc.kill9(); proc.restart()         # crash and recover on the same data dir
+    proc.stop()                          # SIGTERM, then SIGKILL; always by PID
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+BCSD = Path(sys.executable).parent / "bcsd"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class BcsdProcess:
+    url: str
+    host: str
+    port: int
+    key_id: str
+    secret: str
+    data_dir: Path
+    pid: int
+    options: dict[str, object] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    log_path: Path | None = None
+
+    def _argv(self) -> list[str]:
+        argv = [str(BCSD), "serve", "--host", self.host, "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        for key, value in self.options.items():
+            argv += [f"--{key.replace('_', '-')}", str(value)]
+        return argv
+
+    def _launch(self, timeout: float = 30.0) -> None:
+        env = dict(os.environ, BCS_ACCESS_KEY_ID=self.key_id, BCS_ACCESS_KEY_SECRET=self.secret)
+        assert self.log_path is not None
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self.proc = subprocess.Popen(self._argv(), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        log.close()
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bcsd exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"bcsd did not become healthy within {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """SIGTERM by PID, SIGKILL if it does not exit within 10 s."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.kill(self.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(self.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Start again on the same port and data dir (after stop() or kill9())."""
+        self.stop()
+        self._launch()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def start_bcsd(tmp_path: Path, **options: object) -> BcsdProcess:
+    """Start ``bcsd serve`` with a fresh data dir under ``tmp_path``. ``options`` become CLI flags
+    (``max_running=4`` -> ``--max-running 4``)."""
+    port = free_port()
+    data_dir = Path(tmp_path) / f"bcsd-{port}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    proc = BcsdProcess(
+        url=f"http://127.0.0.1:{port}",
+        host="127.0.0.1",
+        port=port,
+        key_id="LTAItest" + secrets.token_hex(4),
+        secret=secrets.token_urlsafe(18),
+        data_dir=data_dir,
+        pid=0,
+        options=dict(options),
+        log_path=data_dir / "bcsd.log",
+    )
+    proc._launch()
+    return proc
