@@ -11,7 +11,6 @@ Cancelling sets the attempt's ``threading.Event``; the runner notices it within
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 import threading
@@ -26,6 +25,7 @@ from service.executors.base import (
     InstanceLaunch,
     InstanceStarted,
 )
+from service.executors.delivery import OrderedDelivery
 from service.executors.runner import run_instance
 
 log = logging.getLogger(__name__)
@@ -44,15 +44,11 @@ class LocalExecutor:
         self._stops: dict[InstanceKey, threading.Event] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._events: asyncio.Queue[ExecutorEvent | None] | None = None
-        self._consumer: asyncio.Task[None] | None = None
+        self._events = OrderedDelivery(sink)
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._events = asyncio.Queue()
+        self._events.start()
         self._pool = ThreadPoolExecutor(self._max_parallel, thread_name_prefix="bcs-instance")
-        self._consumer = asyncio.create_task(self._deliver(), name="local-executor-events")
 
     async def launch(self, launch: InstanceLaunch) -> None:
         if self._pool is None:
@@ -81,9 +77,7 @@ class LocalExecutor:
                 stop.set()
         pool, self._pool = self._pool, None
         await asyncio.get_running_loop().run_in_executor(None, pool.shutdown, True)
-        assert self._events is not None and self._consumer is not None
-        self._events.put_nowait(None)
-        await self._consumer
+        await self._events.drain()
 
     @property
     def running(self) -> int:
@@ -112,17 +106,4 @@ class LocalExecutor:
         self._emit(exited)
 
     def _emit(self, event: ExecutorEvent) -> None:
-        assert self._loop is not None and self._events is not None
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is left to tell
-            self._loop.call_soon_threadsafe(self._events.put_nowait, event)
-
-    async def _deliver(self) -> None:
-        assert self._events is not None
-        while True:
-            event = await self._events.get()
-            if event is None:
-                return
-            try:
-                await self._sink(event)
-            except Exception:
-                log.exception("event sink failed for %s", event.key.label())
+        self._events.put_threadsafe(event)
