@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import os
+import signal
 import tarfile
 import time
 from collections.abc import Iterator
@@ -92,7 +95,10 @@ async def test_same_semantics_as_local(cluster, tmp_path: Path) -> None:
     c, addresses = cluster
     store = ObjectStore.local(tmp_path / "data")
     buf = io.BytesIO()
-    script = b"import os\nprint(open(os.environ['BATCH_COMPUTE_LOCAL_ROOT'] + '/in/x').read(), os.environ['V'])\n"
+    script = (
+        b"import os\n"
+        b"print(open(os.environ['BATCH_COMPUTE_LOCAL_ROOT'] + '/in/x').read(), os.environ['V'])\n"
+    )
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         info = tarfile.TarInfo("w.py")
         info.size = len(script)
@@ -198,13 +204,8 @@ async def test_worker_killed_mid_instance_is_one_node_lost(cluster, tmp_path: Pa
     finally:
         await ex.close()
         if pid:  # the killed worker cannot reap its orphaned process group; we do
-            import os
-            import signal
-
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         c.kill("victim-a")
         c.kill("victim-b")
     assert len(rec.of(InstanceStarted, launch.key)) == 1
