@@ -38,23 +38,57 @@ def _decimals(value: int | float) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
+_SCALARS = frozenset({"string", "integer", "boolean", "number"})
+
+
 def walk_object(data: dict[str, Any], schema: Field, param: str, path: str) -> Iterator[ApiError]:
     """Errors of the keys ``schema.fields`` of the object ``data``, then of its cross-key checks."""
     clean = True
     for f in schema.fields:
-        p = child_param(schema, param, f)
-        fpath = f"{path}.{f.wire}" if path else f.wire
-        if f.wire not in data or (f.empty_is_absent and data[f.wire] == ""):
+        wire = f.wire
+        if wire not in data or (f.empty_is_absent and data[wire] == ""):
             if f.required:
                 clean = False
-                yield error("missing", fpath, param=p)
+                yield error(
+                    "missing", f"{path}.{wire}" if path else wire, param=child_param(schema, param, f)
+                )
             continue
-        for err in walk_value(data[f.wire], f, p, fpath):
+        value = data[wire]
+        if f.kind in _SCALARS:
+            # hot path: plain call, names built only when something is wrong
+            err = scalar_error(value, f, schema, param, path)
+            if err is not None:
+                clean = False
+                yield err
+            continue
+        for err in walk_value(value, f, child_param(schema, param, f), f"{path}.{wire}" if path else wire):
             clean = False
             yield err
     if clean:
         for check in schema.checks:
             yield from check(data, param, path)
+
+
+def scalar_error(value: Any, f: Field, parent: Field, parent_param: str, parent_path: str) -> ApiError | None:
+    """The first error of a scalar key of ``parent``, or ``None`` (no generator: the common case)."""
+    if (
+        _has_kind(value, f.kind)
+        and (f.choices is None or value in f.choices)
+        and (f.kind != "string" or _string_ok(value, f))
+        and (f.range is None or f.range[0] <= value <= f.range[1])
+        and (f.decimals is None or _decimals(value) <= f.decimals)
+    ):
+        return None
+    path = f"{parent_path}.{f.wire}" if parent_path else f.wire
+    return next(walk_value(value, f, child_param(parent, parent_param, f), path))
+
+
+def _string_ok(value: str, f: Field) -> bool:
+    if f.length is not None and not f.length[0] <= len(value) <= f.length[1]:
+        return False
+    if f.charset is not None and NAME_RE.match(value) is None:
+        return False
+    return f.form is None or (f.allow_empty and value == "") or FORMS[f.form](value)
 
 
 def _walk_string(value: str, f: Field, param: str, path: str) -> Iterator[ApiError]:

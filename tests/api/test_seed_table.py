@@ -94,7 +94,9 @@ def quota(field: str, value: Any, **quotas: int) -> Callable[[dict[str, Any]], R
         tasks = _at(body, "DAG.Tasks")
         for i in range(int(value) if field == "" and value else 0):
             tasks[f"t{i}"] = copy.deepcopy(tasks["taskA"])
-        found = quota_errors(parse_job(body), Quotas(**quotas), job_count=quotas.get("max_job_count", 0) and 5)
+        found = quota_errors(
+            parse_job(body), Quotas(**quotas), job_count=quotas.get("max_job_count", 0) and 5
+        )
         return (found[0] if found else None), found
 
     return run
