@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--cwd", default=".")
         p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
         p.add_argument("--json", action="store_true", help="print the steps as JSON on stdout")
+        p.add_argument("--config", "-c", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value for this run only (not written to the stack file)")
     plan = sub.add_parser("plan", help="Markdown plan of the stack's spec changes since a git revision")
     plan.add_argument("--stack", "-s", required=True)
     plan.add_argument("--base", required=True)
@@ -90,9 +92,10 @@ def _deploy(args: argparse.Namespace, cwd: Path) -> int:
         print(line, file=out, flush=True)
 
     command = args.command
+    overrides = dict(item.split("=", 1) for item in args.config if "=" in item)
     mutating = command in ("up", "refresh", "destroy")
     if mutating and not args.yes:
-        planned = deploy.run(command, args.stack, cwd, preview=True, echo=echo)
+        planned = deploy.run(command, args.stack, cwd, preview=True, echo=echo, overrides=overrides)
         echo(preview_text(planned.steps))
         if planned.error:
             return _finish(args, planned, echo)
@@ -105,7 +108,7 @@ def _deploy(args: argparse.Namespace, cwd: Path) -> int:
     preview = command == "preview"
     if not preview:
         echo(f"{'Updating' if command == 'up' else command.capitalize() + 'ing'} stack '{args.stack}':")
-    outcome = deploy.run(command, args.stack, cwd, preview=preview, echo=echo)
+    outcome = deploy.run(command, args.stack, cwd, preview=preview, echo=echo, overrides=overrides)
     if preview:
         echo(preview_text(outcome.steps))
     else:

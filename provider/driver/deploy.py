@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from provider.driver.engine import Engine
 from provider.driver.monitor import run_program
-from provider.driver.project import load_project, load_stack_config
+from provider.driver.project import load_project, load_stack_config, qualify
 from provider.driver.provider_host import ProviderHost
 from provider.driver.render import progress_line
 from provider.driver.secrets import reveal
@@ -57,10 +57,13 @@ def run(
     cwd: Path,
     preview: bool,
     echo: Callable[[str], None],
+    overrides: dict[str, str] | None = None,
 ) -> Outcome:
     """Run one command against one stack; ``preview`` makes up/refresh/destroy change nothing."""
     project = load_project(cwd)
     config = load_stack_config(project, stack)
+    for key, value in (overrides or {}).items():
+        config.values[qualify(key, project.name)] = value
     outcome = Outcome(command, stack)
 
     def on_step(step: Step, phase: str) -> None:

@@ -60,7 +60,8 @@ def test_update_and_replace_orders(toy: ToyProject) -> None:
     # create-before-delete: the replacement exists before the old one goes, at the end of the run
     assert log == [["update", "a"], ["create", "b"], ["delete", "b"]]
 
-    toy.items({"a": {"kind": "small", "size": 5}, "b": {"kind": "tiny", "size": 2, "parent": "a", "dbr": True}})
+    b = {"kind": "tiny", "size": 2, "parent": "a", "dbr": True}
+    toy.items({"a": {"kind": "small", "size": 5}, "b": b})
     up = toy.deploy("up", "--stack", "dev", "--yes", "--json")
     assert up.code == 0, up.err
     assert up.json()["steps"][1]["deleteBeforeReplace"] is True
@@ -92,7 +93,8 @@ def test_destroy_deletes_everything(toy: ToyProject) -> None:
     assert toy.deploy("up", "--stack", "dev", "--yes").code == 0
     destroy = toy.deploy("destroy", "--stack", "dev", "--yes", "--json")
     assert destroy.code == 0, destroy.err
-    assert [(s["name"], s["operation"]) for s in destroy.json()["steps"]] == [("b", "delete"), ("a", "delete")]
+    steps = [(s["name"], s["operation"]) for s in destroy.json()["steps"]]
+    assert steps == [("b", "delete"), ("a", "delete")]
     assert sorted(p.name for p in toy.data.iterdir()) == ["ops.log"]
 
 
