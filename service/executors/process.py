@@ -99,3 +99,24 @@ def wait(proc: subprocess.Popen[bytes], timeout_s: float, should_stop: Callable[
     finally:
         if pidfd is not None:
             os.close(pidfd)
+
+
+def reap_orphans(sandbox_root: str) -> list[int]:
+    """Kill the process groups of instances left running under ``sandbox_root`` (e.g. after bcsd
+    was killed, or a Dask worker died). A process is ours when its cwd is inside the root, which
+    also keeps a recycled pid of some unrelated program safe. Returns the groups killed."""
+    root = os.path.realpath(sandbox_root) + os.sep
+    groups: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+            pgid = os.getpgid(int(entry))
+        except OSError:
+            continue
+        if (cwd + os.sep).startswith(root) and pgid != os.getpgid(0):
+            groups.add(pgid)
+    for pgid in sorted(groups):
+        kill_group(pgid)
+    return sorted(groups)

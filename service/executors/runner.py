@@ -180,6 +180,8 @@ def run_instance(
     try:
         if not _usable(launch):
             raise _Failed("NodeLost", "the instance key cannot name a sandbox folder")
+        if should_stop():  # cancelled while queued: do not even fetch the package
+            raise _Failed("InstanceStopped", "stopped before the command started")
         try:
             sb.create(box)
         except OSError as exc:

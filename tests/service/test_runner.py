@@ -273,3 +273,24 @@ def test_no_store_and_no_paths_still_runs(tmp_path: Path) -> None:
     )
     exited = run(launch)
     assert exited.succeeded and exited.stdout_object == ""
+
+
+def test_reap_orphans_kills_groups_left_in_sandboxes(tmp_path: Path) -> None:
+    import subprocess
+
+    from service.executors.process import reap_orphans
+
+    box = tmp_path / "sandboxes" / "job" / "t" / "0" / "0" / "workdir"
+    box.mkdir(parents=True)
+    outside = subprocess.Popen(["sleep", "60"], cwd=tmp_path, start_new_session=True)
+    orphan = subprocess.Popen(["sh", "-c", "sleep 60 & wait"], cwd=box, start_new_session=True)
+    try:
+        killed = reap_orphans(str(tmp_path / "sandboxes"))
+        assert killed == [orphan.pid]
+        orphan.wait(5)
+        assert outside.poll() is None  # not under the sandbox root: untouched
+    finally:
+        for proc in (outside, orphan):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(5)
