@@ -1,0 +1,101 @@
+"""``bcs-deploy plan --stack S --base REV``: what a pull request would do, as Markdown for a comment.
+
+Compares the stack's specs at git revision REV with the working tree through the provider's own
+planner (``provider.planner``). It needs no state, no credentials and no network, so it is safe
+to run on pull requests from forks. Exit codes: 0 nothing destructive (creates and in-place
+updates only), 2 something would be replaced or released (deleted), 1 the specs are invalid or
+git failed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provider.driver.project import load_project
+from provider.gitops.masking import mask_value
+from provider.gitops.sources import check_revision, fs_source, git_source, repo_root
+from provider.gitops.specs import SpecError, StackSettings, load_stack_specs
+
+EXIT_OK, EXIT_ERROR, EXIT_DESTRUCTIVE = 0, 1, 2
+WORDS = {"create": "create", "update": "update in place", "replace": "**replace**", "delete": "**release**"}
+
+
+def _settings(text: str | None, project: str) -> StackSettings:
+    doc = (yaml.safe_load(text) if text else None) or {}
+    config = doc.get("config") or {}
+
+    def get(key: str) -> str | None:
+        value = config.get(f"{project}:{key}", config.get(key))
+        if value is None or (isinstance(value, dict) and set(value) == {"secure"}):
+            return None
+        return value if isinstance(value, str) else json.dumps(value)
+
+    return StackSettings.from_config(get)
+
+
+def _short(path: str, value: Any) -> str:
+    text = json.dumps(mask_value(path, value), sort_keys=True, default=str)
+    return "`" + (text if len(text) <= 80 else text[:77] + "...") + "`"
+
+
+def plan_markdown(cwd: Path, stack: str, base: str) -> tuple[str, int]:
+    """The Markdown comment and the exit code."""
+    from provider.planner import plan_cluster, plan_job
+
+    project = load_project(cwd)
+    repo = repo_root(cwd)
+    check_revision(repo, base)
+    program_rel = str(project.main.resolve().relative_to(repo))
+    config_rel = project.stack_file(stack).resolve().relative_to(repo)
+    base_read, base_list = git_source(repo, base, program_rel)
+    base_config = git_source(repo, base, ".")[0](str(config_rel))
+    head_config = project.stack_file(stack).read_text() if project.stack_file(stack).is_file() else None
+    title = f"### BatchCompute plan for stack `{stack}` (against `{base}`)"
+    try:
+        settings = _settings(head_config, project.name)
+        new = load_stack_specs(*fs_source(project.main), settings, f"{program_rel}/")
+    except SpecError as exc:
+        lines = [title, "", "The specs of this change are invalid:", ""]
+        lines += [f"- `{p.file}` at `{p.path or '(file)'}`: {p.message}" for p in exc.problems]
+        return "\n".join(lines) + "\n", EXIT_ERROR
+    old = load_stack_specs(base_read, base_list, _settings(base_config, project.name), validate=False)
+    rows, destructive = [], False
+    for kind, olds, news, planner in (
+        ("Cluster", old.clusters, new.clusters, plan_cluster),
+        ("Job", old.jobs, new.jobs, plan_job),
+    ):
+        for name in sorted(set(olds) | set(news)):
+            before = olds[name].body if name in olds else None
+            after = news[name].body if name in news else None
+            plan = planner(before, after)
+            if plan.action == "same":
+                continue
+            destructive |= plan.action in ("replace", "delete")
+            rows.append(f"#### {kind} `{name}`: {WORDS[plan.action]}")
+            for change in plan.changes if plan.action in ("update", "replace") else ():
+                old, new_value = _short(change.path, change.old), _short(change.path, change.new)
+                line = f"- `{change.path}`: {old} → {new_value}"
+                if change.action == "replace":
+                    line += f" — replace: {change.reason}"
+                rows.append(line)
+            if plan.action == "replace":
+                order = "delete before create" if plan.delete_before_replace else "create before delete"
+                rows.append(f"- forced by: {', '.join(f'`{r}`' for r in plan.replaces)} ({order})")
+            rows.append("")
+    if not rows:
+        return f"{title}\n\nNo changes.\n", EXIT_OK
+    footer = (
+        "**This change replaces or releases resources** (running jobs are stopped and re-submitted)."
+        if destructive else "Nothing is replaced or released."
+    )
+    return "\n".join([title, "", *rows, footer]) + "\n", EXIT_DESTRUCTIVE if destructive else EXIT_OK
+
+
+def run_plan(cwd: Path, stack: str, base: str, as_json: bool = False) -> int:
+    text, code = plan_markdown(cwd, stack, base)
+    print(json.dumps({"markdown": text, "exit": code}) if as_json else text)
+    return code
