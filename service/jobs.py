@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -149,9 +151,16 @@ def accept_job(
     return job_id, view, canonical
 
 
-def release_job(conn: Connection, job_id: str, reason: str) -> None:
-    """Delete a job with everything it holds (AutoCluster VMs, reserved ones included).
-    ``AutoRelease`` leaves a tombstone so GET answers 410 instead of 404."""
+def release_job(conn: Connection, job_id: str, reason: str, sandbox_root: Path | None = None) -> None:
+    """Delete a job with everything it holds (AutoCluster VMs, reserved ones included, and the
+    sandboxes kept for inspection under ReserveOnFail). ``AutoRelease`` leaves a tombstone so
+    GET answers 410 instead of 404."""
+    if sandbox_root is not None:
+        root = sandbox_root.resolve()
+        for inst in repo.job_instances(conn, job_id):
+            kept = Path(inst.sandbox_path) if inst.sandbox_path else None
+            if kept is not None and kept.resolve().is_relative_to(root) and kept.resolve() != root:
+                shutil.rmtree(kept, ignore_errors=True)
     for cluster in repo.auto_clusters_of(conn, job_id):
         repo.delete_cluster(conn, cluster.id)
     repo.delete_job(conn, job_id)

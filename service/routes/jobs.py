@@ -106,7 +106,7 @@ async def delete_job(job_id: str, request: Request) -> Response:
         row = _job_or_error(conn, job_id)
         if row.state not in ("Finished", "Failed", "Stopped"):
             raise error("state_conflict", state=row.state)
-        release_job(conn, job_id, reason="DeleteJob")
+        release_job(conn, job_id, reason="DeleteJob", sandbox_root=r.settings.sandbox_root)
     r.scheduler.forget(job_id)
     r.scheduler.wake()
     return Response(status_code=204)

@@ -81,7 +81,7 @@ def apply_instructions(
             case core.ReleaseJob():
                 from service.jobs import release_job
 
-                release_job(conn, view.id, reason="AutoRelease")
+                release_job(conn, view.id, reason="AutoRelease", sandbox_root=sched.settings.sandbox_root)
                 sched.forget(view.id)
     repo.log_transitions(conn, history)
     if notes:

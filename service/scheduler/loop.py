@@ -216,7 +216,10 @@ class Scheduler:
         row = repo.get_task(conn, view.id, task.name)
         if row is None:
             return []
-        cluster_id = row.cluster_id or row.auto_cluster_id
+        cluster_id = row.cluster_id
+        if not cluster_id:  # AutoCluster: (re)created when the task (re)starts
+            live = repo.auto_clusters_of(conn, view.id, task.name)
+            cluster_id = live[0].id if live else ""
         if not cluster_id:
             cluster_id = self._create_auto_cluster(conn, view.id, task.name, spec, len(task.instances))
         free = repo.free_vms(conn, cluster_id, min(budget, task.counts["Waiting"]))

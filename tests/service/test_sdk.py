@@ -104,7 +104,9 @@ def test_cluster_endpoints_through_the_sdk(sdk: Client) -> None:
         "Description": "test",
         "ImageId": "img-ubuntu",
         "InstanceType": "ecs.sn1.medium",
-        "Groups": {"group1": {"DesiredVMCount": 2, "InstanceType": "ecs.sn1.large", "ResourceType": "OnDemand"}},
+        "Groups": {
+            "group1": {"DesiredVMCount": 2, "InstanceType": "ecs.sn1.large", "ResourceType": "OnDemand"}
+        },
         "UserData": {},
     }
     cluster_id = sdk.create_cluster(body).Id

@@ -17,7 +17,15 @@ VECTORS = [
 
 def _sign(method: str, target: str, body: bytes) -> dict[str, str]:
     return sign_headers(
-        method, target, None, "testid", "testsecret", region="cn-qingdao", body=body, date=DATE, nonce="fixed-nonce"
+        method,
+        target,
+        None,
+        "testid",
+        "testsecret",
+        region="cn-qingdao",
+        body=body,
+        date=DATE,
+        nonce="fixed-nonce",
     )
 
 

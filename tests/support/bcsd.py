@@ -1,9 +1,9 @@
 """Start a real ``bcsd serve`` subprocess on a free loopback port, for tests and benchmarks.
 
-    proc = start_bcsd(tmp_path)          # waits for GET /healthz
-    ...                                  # proc.url, proc.key_id, proc.secret, proc.data_dir
-    proc.kill9(); proc.restart()         # crash and recover on the same data dir
-    proc.stop()                          # SIGTERM, then SIGKILL; always by PID
+proc = start_bcsd(tmp_path)          # waits for GET /healthz
+...                                  # proc.url, proc.key_id, proc.secret, proc.data_dir
+proc.kill9(); proc.restart()         # crash and recover on the same data dir
+proc.stop()                          # SIGTERM, then SIGKILL; always by PID
 """
 
 from __future__ import annotations
@@ -44,7 +44,16 @@ class BcsdProcess:
     log_path: Path | None = None
 
     def _argv(self) -> list[str]:
-        argv = [str(BCSD), "serve", "--host", self.host, "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        argv = [
+            str(BCSD),
+            "serve",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
         for key, value in self.options.items():
             argv += [f"--{key.replace('_', '-')}", str(value)]
         return argv

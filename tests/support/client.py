@@ -31,7 +31,11 @@ class SignedClient:
     ) -> httpx.Response:
         target = canonical_target(path, params)
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-        hdrs = sign_headers(method, target, headers, self.key_id, self.secret, body=data) if sign else headers or {}
+        hdrs = (
+            sign_headers(method, target, headers, self.key_id, self.secret, body=data)
+            if sign
+            else headers or {}
+        )
         return self.http.request(method, target, content=data, headers=hdrs)
 
     def get(self, path: str, params: dict[str, Any] | str | None = None) -> httpx.Response:
@@ -59,7 +63,9 @@ class SignedClient:
         assert r.status_code == 200, r.text
         return r.json()
 
-    def wait_job(self, job_id: str, states: tuple[str, ...] = ("Finished", "Failed", "Stopped"), timeout: float = 60):
+    def wait_job(
+        self, job_id: str, states: tuple[str, ...] = ("Finished", "Failed", "Stopped"), timeout: float = 60
+    ):
         deadline = time.monotonic() + timeout
         while True:
             body = self.job(job_id)
