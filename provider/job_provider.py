@@ -79,6 +79,8 @@ class JobProvider(ResourceProvider):
 
     @one_line_errors("diff")
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if (news.get("on_failure") or "keep") == "keep" and _unchanged(olds, news):
+            return DiffResult(changes=False, replaces=[], stables=[], delete_before_replace=False)
         plan = planner.plan_job(planned(outputs.inputs_of(olds)), planned(outputs.inputs_of(news)))
         plan = failure_policy.apply(plan, id_, olds, news)
         return DiffResult(
@@ -151,6 +153,14 @@ class JobProvider(ResourceProvider):
                     return ReadResult("", {})  # deleted behind Pulumi's back: drop from state
                 raise
         return ReadResult(id_, {**inputs, **outs}, inputs)
+
+
+def _unchanged(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """Both sides as they came off the wire, server-owned keys aside, are equal: no plan needed."""
+    skip = outputs.SERVER_OWNED | {URN_KEY}
+    return {k: v for k, v in olds.items() if k not in skip} == {
+        k: v for k, v in news.items() if k not in skip
+    }
 
 
 def _read_outputs(

@@ -4,8 +4,8 @@ Pipeline (each step produces values, no I/O)::
 
     wire spec (old, new) --split--> API part + provider-only keys (triggers, on_failure, wait_for)
         --canonical--> api.canonical_job / canonical_cluster (defaults filled, order-free lists sorted)
-        --hash--> equal?  -> Plan("same")            (cheap: most specs in a stack did not change)
-        --per task hash--> only changed parts reach deepdiff
+        --equal / hash--> equal?  -> Plan("same")    (cheap: most specs in a stack did not change)
+        --prune--> equal subtrees (unchanged tasks, ...) dropped, so only changed parts reach deepdiff
         --deepdiff--> dotted wire paths (``DAG.Tasks.taskA.AutoCluster.InstanceType``)
         --lifecycle table--> Change(path, old, new, action, reason) --> Plan
 
@@ -123,32 +123,40 @@ def _lookup(doc: Any, segments: tuple[str, ...]) -> Any:
     return doc
 
 
+def _same(a: Any, b: Any) -> bool:
+    return a == b and type(a) is type(b)
+
+
+def _prune(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both documents cut down to the keys whose values differ, descending through mappings.
+
+    Equal subtrees (most tasks of a changed job) drop out here at C speed, so deepdiff, whose
+    fixed cost is high, only ever sees the parts that changed.
+    """
+    po: dict[str, Any] = {}
+    pn: dict[str, Any] = {}
+    for key in old.keys() | new.keys():
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if _same(a, b):
+            continue
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            po[key], pn[key] = _prune(a, b)
+            continue
+        if a is not _ABSENT:
+            po[key] = a
+        if b is not _ABSENT:
+            pn[key] = b
+    return po, pn
+
+
 def _changed_paths(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[tuple[str, ...]]:
-    """Changed wire paths of two canonical specs; unchanged tasks are skipped by hash first."""
-    old_tasks = _lookup(old, ("DAG", "Tasks"))
-    new_tasks = _lookup(new, ("DAG", "Tasks"))
-    if isinstance(old_tasks, Mapping) and isinstance(new_tasks, Mapping):
-        for name in sorted(set(old_tasks) | set(new_tasks)):
-            before, after = old_tasks.get(name, _ABSENT), new_tasks.get(name, _ABSENT)
-            if before is _ABSENT or after is _ABSENT:
-                yield ("DAG", "Tasks", name)
-            elif spec_hash(before) != spec_hash(after):
-                for seg in _deep_paths(before, after):
-                    yield ("DAG", "Tasks", name, *seg)
-        old, new = _without_tasks(old), _without_tasks(new)
-    yield from _deep_paths(old, new)
-
-
-def _without_tasks(spec: Mapping[str, Any]) -> dict[str, Any]:
-    dag = dict(spec.get("DAG") or {})
-    dag.pop("Tasks", None)
-    return {**spec, "DAG": dag}
+    """Changed wire paths of two canonical specs: pruned to what differs, then deepdiff."""
+    yield from _deep_paths(*_prune(old, new))
 
 
 def _deep_paths(old: Any, new: Any) -> Iterator[tuple[str, ...]]:
-    if spec_hash(old) == spec_hash(new):
-        return
-    tree = DeepDiff(old, new, view="tree", verbose_level=2)
+    # threshold 0: always name the deepest changed key, even when the pruned dicts share none
+    tree = DeepDiff(old, new, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
     seen: set[tuple[str, ...]] = set()
     for report in tree.values():
         for level in report:
@@ -244,7 +252,7 @@ def plan_job(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Pl
         return Plan("create", (), (), False)
     if new is None:
         return Plan("delete", (), (), False)
-    if spec_hash(old) == spec_hash(new):  # the common case: nothing was touched
+    if old == new:  # the common case: nothing was touched (deep equality, no canonical form needed)
         return Plan("same", (), (), False)
     old_extra, new_extra = _provider_only(old), _provider_only(new)
     old_api, new_api = canonical_job_spec(old), canonical_job_spec(new)
@@ -271,9 +279,9 @@ def plan_cluster(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -
         return Plan("create", (), (), False)
     if new is None:
         return Plan("delete", (), (), False)
-    if spec_hash(old) == spec_hash(new):
+    if old == new:
         return Plan("same", (), (), False)
     old_c, new_c = canonical_cluster_spec(old), canonical_cluster_spec(new)
-    paths = _deep_paths(old_c, new_c)
+    paths = _changed_paths(old_c, new_c) if spec_hash(old_c) != spec_hash(new_c) else iter(())
     changes = _changes(old_c, new_c, paths, lifecycle.CLUSTER_LIFECYCLE, _cluster_reason)
     return _plan(changes, lifecycle.CLUSTER_DELETE_BEFORE_REPLACE)

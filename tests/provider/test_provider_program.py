@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pulumi
@@ -27,9 +28,14 @@ class Mocks(pulumi.runtime.Mocks):
         return {}, []
 
 
-pulumi.runtime.set_mocks(Mocks(), project="bcs", stack="test", preview=False)
+from provider.resources import Cluster, Job  # noqa: E402
 
-from provider.resources import Cluster, Job  # noqa: E402 - after set_mocks, like a program
+
+@pytest.fixture(autouse=True)
+def mocks() -> None:
+    # per test: other tests in the session run their own event loops
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_mocks(Mocks(), project="bcs", stack="test", preview=False)
 
 
 @pulumi.runtime.test
@@ -69,32 +75,27 @@ def test_program_wires_cluster_id_into_job_and_keeps_tokens_apart() -> pulumi.Ou
     return pulumi.Output.all(job.job_id, job.state).apply(verify)
 
 
-def test_keyword_constructor_maps_to_wire_keys() -> None:
-    pytest.importorskip("pulumi")
-
-    @pulumi.runtime.test
-    def program() -> pulumi.Output:
-        job = Job(
-            "kw",
-            name="kw",
-            priority=3,
-            job_fail_on_instance_fail=False,
-            dag={
-                "Tasks": {
-                    "t": {
-                        "InstanceCount": 1,
-                        "ClusterId": "cls-x",
-                        "Parameters": {"Command": {"CommandLine": "true", "PackagePath": ""}},
-                    }
+@pulumi.runtime.test
+def test_keyword_constructor_maps_to_wire_keys() -> pulumi.Output:
+    job = Job(
+        "kw",
+        name="kw",
+        priority=3,
+        job_fail_on_instance_fail=False,
+        dag={
+            "Tasks": {
+                "t": {
+                    "InstanceCount": 1,
+                    "ClusterId": "cls-x",
+                    "Parameters": {"Command": {"CommandLine": "true", "PackagePath": ""}},
                 }
-            },
-        )
+            }
+        },
+    )
 
-        def verify(_: Any) -> None:
-            inputs = INPUTS["kw"]
-            assert (inputs["Name"], inputs["Priority"], inputs["JobFailOnInstanceFail"]) == ("kw", 3, False)
-            assert inputs["Type"] == "DAG"
+    def verify(_: Any) -> None:
+        inputs = INPUTS["kw"]
+        assert (inputs["Name"], inputs["Priority"], inputs["JobFailOnInstanceFail"]) == ("kw", 3, False)
+        assert inputs["Type"] == "DAG"
 
-        return job.job_id.apply(verify)
-
-    program()
+    return job.job_id.apply(verify)
