@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 
+from service.store.database_url import DatabaseUnavailable, driver_url, masked
 from service.store.schema import metadata
 
 
@@ -23,6 +25,12 @@ def open_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     else:
+        url = driver_url(url)  # plain postgresql:// -> psycopg 3
         engine = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
+    try:
+        metadata.create_all(engine)
+    except OperationalError as exc:  # unreachable server, bad password: one clear line, no secret
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+        raise DatabaseUnavailable(f"cannot open the database {masked(url)}: {reason}") from None
     return engine
