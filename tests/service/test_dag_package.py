@@ -11,11 +11,13 @@ from tests.service.jobspec import job, task
 from tests.support.bcsd import BCSD, BcsdProcess
 from tests.support.client import SignedClient
 
-WORKER = '''
+WORKER = """
 import os, pathlib, sys
 root = pathlib.Path(os.environ["BATCH_COMPUTE_LOCAL_ROOT"])
 step = sys.argv[1]
-print(f"hello from {step} instance {os.environ['BATCH_COMPUTE_DAG_INSTANCE_ID']} of {os.environ['BATCH_COMPUTE_DAG_JOB_ID']}")
+env = os.environ
+idx, jid = env['BATCH_COMPUTE_DAG_INSTANCE_ID'], env['BATCH_COMPUTE_DAG_JOB_ID']
+print(f"hello from {step} instance {idx} of {jid}")
 print("a warning", file=sys.stderr)
 (root / "data/logs").mkdir(parents=True, exist_ok=True)
 (root / f"data/logs/{step}.log").write_text(f"log of {step}\\n")
@@ -27,12 +29,15 @@ else:
     upper = (root / "data/prev/upper.txt").read_text()
     (root / "data/out").mkdir(parents=True, exist_ok=True)
     (root / "data/out/count.txt").write_text(str(len(upper.split())))
-'''
+"""
 
 
 def bcsd_oss(bcsd: BcsdProcess, *args: str) -> str:
     done = subprocess.run(
-        [str(BCSD), "oss", *args, "--data-dir", str(bcsd.data_dir)], capture_output=True, text=True, timeout=60
+        [str(BCSD), "oss", *args, "--data-dir", str(bcsd.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -1,0 +1,67 @@
+"""Named clusters: VMs are slots, one instance per VM at a time; ModifyCluster grows them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.service.jobspec import job, task
+from tests.support.client import SignedClient
+
+
+def cluster_body(vms: int) -> dict:
+    return {
+        "Name": "pool",
+        "ImageId": "img-ubuntu",
+        "Groups": {"g": {"DesiredVMCount": vms, "InstanceType": "ecs.sn1.large"}},
+    }
+
+
+def test_one_instance_per_vm_and_growing_the_cluster(tmp_path: Path, shared_client: SignedClient) -> None:
+    client = shared_client
+    r = client.post("/clusters", cluster_body(1))
+    assert r.status_code == 201
+    cluster_id = r.json()["Id"]
+    trace = tmp_path / "trace"
+    # each instance logs start/end around a short sleep; with one slot they never interleave
+    cmd = f"sh -c 'echo start >> {trace}; sleep 0.2; echo end >> {trace}'"
+    job_id = client.create_job(job({"a": task(cmd, count=3, cluster_id=cluster_id)}))
+    assert client.wait_job(job_id, timeout=30)["State"] == "Finished"
+    assert trace.read_text().split() == ["start", "end"] * 3
+    inst = client.get(f"/jobs/{job_id}/tasks/a/instances/0").json()
+    t = client.get(f"/jobs/{job_id}/tasks/a").json()
+    assert t["ClusterId"] == cluster_id and t["AutoClusterId"] == ""
+    assert inst["State"] == "Finished"
+
+    # a barrier: each of two instances waits (up to 10 s) for the other's marker -> needs 2 slots
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    wait_cmd = (
+        f"sh -c 'touch {barrier}/$BATCH_COMPUTE_DAG_INSTANCE_ID; i=0; "
+        f"while [ $(ls {barrier} | wc -l) -lt 2 ]; do i=$((i+1)); [ $i -gt 100 ] && exit 7; sleep 0.1; done'"
+    )
+    assert client.put(f"/clusters/{cluster_id}", {"Groups": {"g": {"DesiredVMCount": 2}}}).status_code == 200
+    assert client.get(f"/clusters/{cluster_id}").json()["Groups"]["g"]["ActualVMCount"] == 2
+    job2 = client.create_job(job({"b": task(wait_cmd, count=2, cluster_id=cluster_id)}))
+    assert client.wait_job(job2, timeout=30)["State"] == "Finished"
+
+    # the instance type of the group reaches the instance (CPU/memory from the table)
+    env_cmd = f"sh -c 'echo $BATCH_COMPUTE_CLUSTER_ID > {tmp_path}/cid'"
+    job3 = client.create_job(job({"c": task(env_cmd, cluster_id=cluster_id)}))
+    client.wait_job(job3)
+    assert (tmp_path / "cid").read_text().strip() == cluster_id
+
+
+def test_unknown_cluster_and_cluster_errors(shared_client: SignedClient) -> None:
+    client = shared_client
+    r = client.post("/jobs", job({"a": task("true", cluster_id="cls-doesnotexist")}))
+    assert r.status_code == 404 and r.json()["Code"] == "InvalidResource.NotFound"
+    assert client.get("/clusters/cls-nope").status_code == 404
+    cid = client.post("/clusters", cluster_body(1)).json()["Id"]
+    r = client.put(f"/clusters/{cid}", {"Groups": {"nogroup": {"DesiredVMCount": 2}}})
+    assert r.status_code == 404
+    assert client.put(f"/clusters/{cid}", {}).status_code == 200  # empty body = no-op
+    assert client.get("/clusters", {"MaxItemCount": 1}).json()["NextMarker"] != ""
+    r = client.get("/clusters", {"MaxItemCount": "abc"})
+    assert r.status_code == 400 and r.json()["Code"] == "InvalidMaxItemCount"
+    assert client.delete(f"/clusters/{cid}").status_code == 204
+    assert client.delete(f"/clusters/{cid}").status_code == 404
