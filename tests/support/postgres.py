@@ -113,7 +113,7 @@ class PostgresCluster:
         """Immediate shutdown; the postmaster is SIGKILLed by PID if it is still there."""
         pid = self.postmaster_pid()
         with contextlib.suppress(Exception):
-            self._run([self._pg("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "immediate", "-w", "-t", "10"])
+            self._run([self._pg("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "immediate", "-w"])
         if pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, 0)
@@ -140,11 +140,14 @@ def start_postgres(database: str = "bcsd", *, durable: bool = False) -> Postgres
     try:
         cluster._run(
             [
-                cluster._pg("initdb"), "-D", str(cluster.data_dir), "-U", cluster.user, "--pwfile", str(pwfile),
+                cluster._pg("initdb"), "-D", str(cluster.data_dir), "-U", cluster.user,
+                "--pwfile", str(pwfile),
                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync",
             ]
         )  # fmt: skip
-        options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root}" + ("" if durable else " -c fsync=off")
+        options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root}"
+        if not durable:
+            options += " -c fsync=off"
         cluster._run(
             [
                 cluster._pg("pg_ctl"), "start", "-D", str(cluster.data_dir), "-w", "-t", "30",
