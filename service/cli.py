@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--notify-retries", type=int, default=5)
     s.add_argument("--notify-backoff", type=float, default=0.5)
     s.add_argument("--log-level", default="INFO")
+    s.add_argument(
+        "--lease-ttl", type=float, default=10.0,
+        help="seconds before another bcsd node on the same PostgreSQL takes over a silent node's jobs",
+    )  # fmt: skip
     store = argparse.ArgumentParser(add_help=False)
     store.add_argument("--data-dir", default="./bcsd-data", help="the bcsd data dir (oss:// is DATA_DIR/oss)")
     store.add_argument("--object-store", default="", help="JSON object-store options (as for serve)")
@@ -74,6 +78,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         notify_retries=args.notify_retries,
         notify_backoff_s=args.notify_backoff,
         log_level=args.log_level,
+        lease_ttl_s=args.lease_ttl,
     )
 
 

@@ -61,6 +61,7 @@ class Settings:
     clock_skew_s: int = 15 * 60
     owner_id: int = 1
     region: str = "local"
+    lease_ttl_s: float = 10.0  # several nodes on one PostgreSQL: a silent node's jobs move after this
     notify_retries: int = 5
     notify_backoff_s: float = 0.5
     log_level: str = "INFO"

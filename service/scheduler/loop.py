@@ -31,6 +31,7 @@ from service.executors.base import (
 )
 from service.scheduler import core
 from service.scheduler.launch import build_launch
+from service.scheduler.ownership import Ownership
 from service.scheduler.views import load_view
 from service.store import repo
 
@@ -57,6 +58,9 @@ class Scheduler:
         self._inbox: list[ExecutorEvent] = []
         self._signal = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # several nodes on one PostgreSQL: job leases (a no-op on SQLite), see ownership.py
+        self.ownership = Ownership(engine, self, settings.data_dir, settings.lease_ttl_s)
+        self.node_id = self.ownership.node_id
 
     # ------------------------------------------------------------ lifecycle
 
@@ -66,9 +70,11 @@ class Scheduler:
         with self.engine.begin() as conn:
             self._recover(conn)
         self._task = asyncio.create_task(self._run(), name="bcsd-scheduler")
+        self.ownership.start()
         self.wake()
 
     async def close(self) -> None:
+        await self.ownership.close()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -89,7 +95,7 @@ class Scheduler:
     def adopt(self, conn: Connection, job_id: str, spec: dict[str, Any], event: core.Event) -> list[Any]:
         """Load (or reuse) the job's view, apply an API event inside the caller's transaction.
         Returns post-commit actions to hand to :meth:`after_commit`."""
-        view = self.views.get(job_id) or load_view(conn, job_id)
+        view = self.ownership.view_for_action(conn, job_id)
         if view is None:
             return []
         self.specs[job_id] = spec
@@ -112,7 +118,7 @@ class Scheduler:
 
     def set_priority(self, conn: Connection, job_id: str, priority: int, spec: dict[str, Any]) -> None:
         """Re-order (active jobs) and emit OnPriorityChange."""
-        view = self.views.get(job_id) or load_view(conn, job_id)
+        view = self.ownership.view_for_action(conn, job_id)
         if view is None:
             return
         view.priority = priority
@@ -157,7 +163,7 @@ class Scheduler:
 
     def _on_executor_event(self, conn: Connection, event: ExecutorEvent) -> list[Any]:
         k = event.key
-        view = self.views.get(k.job_id)
+        view = self.ownership.view(conn, k.job_id)
         if isinstance(event, InstanceStarted):
             repo.set_instance(
                 conn, k.job_id, k.task_name, k.instance_id,
@@ -195,7 +201,10 @@ class Scheduler:
             return
         launches: list[InstanceLaunch] = []
         with self.engine.begin() as conn:
-            for view in sorted(self.views.values(), key=lambda v: (-v.priority, v.seq)):
+            for cached in sorted(self.views.values(), key=lambda v: (-v.priority, v.seq)):
+                view = self.ownership.view(conn, cached.id) if core.ready_tasks(cached) else None
+                if view is None:  # nothing to start, or another node owns the job
+                    continue
                 for task in core.ready_tasks(view):
                     if budget <= 0:
                         break
@@ -273,14 +282,20 @@ class Scheduler:
     def _apply(self, conn: Connection, view: core.JobView, instructions: list[core.Instruction]) -> list[Any]:
         from service.scheduler.effects import apply_instructions
 
-        return apply_instructions(self, conn, view, instructions)
+        post = apply_instructions(self, conn, view, instructions)
+        self.ownership.after_apply(conn, view)
+        return post
 
     # ------------------------------------------------------------ restart recovery
 
     def _recover(self, conn: Connection) -> None:
         """Rebuild views; every instance the store says is Running lost its process with the
         old bcsd: kill its orphaned process group if known, then count it as a failed attempt
-        (``NodeLost``) so MaxRetryCount decides."""
+        (``NodeLost``) so MaxRetryCount decides. On a shared database only the jobs this
+        node held (or nobody holds) are recovered: see ``Ownership.recover``."""
+        if self.ownership.enabled:
+            self.ownership.recover(conn)
+            return
         lost = repo.running_instances(conn)
         repo.free_all_busy_vms(conn)
         for row in repo.active_jobs(conn):
