@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a CLI user sees one clear line, never a traceback
-        if args.command == "serve":
+        from service.store.database_url import DatabaseUnavailable
+
+        if args.command == "serve" and not isinstance(exc, DatabaseUnavailable):
             raise
         print(f"bcsd {args.command}: {exc}", file=sys.stderr)
         return 1
