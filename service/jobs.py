@@ -114,6 +114,7 @@ def accept_job(
             instances=[core.InstanceView(i) for i in range(count)],
             auto_cluster=not cluster_id,
             reserve_on_fail=task_rows[-1]["reserve_on_fail"],
+            cluster_id=cluster_id,
         )
     seq = next_seq()
     repo.insert_job(

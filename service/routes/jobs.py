@@ -42,7 +42,7 @@ async def create_job(request: Request) -> JSONResponse:
         post = r.scheduler.adopt_new(conn, view, spec) if view is not None else []
     if view is not None:
         r.metrics.jobs_created.inc()
-        await r.scheduler.after_commit(post)
+        await r.scheduler.after_commit(post, job_id)
     return JSONResponse({"Id": job_id}, status_code=201)
 
 
@@ -95,7 +95,7 @@ async def _action(request: Request, job_id: str, allowed: tuple[str, ...], event
         if row.state not in allowed:
             raise error("state_conflict", state=row.state)
         post = r.scheduler.adopt(conn, job_id, row.description, event)
-    await r.scheduler.after_commit(post)
+    await r.scheduler.after_commit(post, job_id if isinstance(event, core.StartRequested) else None)
     return Response(status_code=201)
 
 

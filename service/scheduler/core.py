@@ -42,7 +42,9 @@ class TaskView:
     state: str = "Waiting"
     auto_cluster: bool = False
     reserve_on_fail: bool = False
+    cluster_id: str = ""  # the named cluster; "" when the task runs on its AutoCluster
     counts: Counter[str] = field(default_factory=Counter)
+    cursor: int = 0  # no instance below this index is Waiting (keeps placement O(placed))
 
     def __post_init__(self) -> None:
         self.counts = Counter(i.state for i in self.instances)
@@ -197,6 +199,8 @@ def _instance(
     transition_name("Instance", inst.state, to, f"{view.id}.{task.name}.{inst.idx}")
     task.counts[inst.state] -= 1
     task.counts[to] += 1
+    if to == "Waiting":
+        task.cursor = min(task.cursor, inst.idx)
     out.append(
         SetInstanceState(task.name, inst.idx, inst.state, to, cause, now, inst.retry_count, inst.attempt)
     )
@@ -220,8 +224,19 @@ def ready_tasks(view: JobView) -> list[TaskView]:
     ]
 
 
-def waiting_instances(task: TaskView) -> list[InstanceView]:
-    return [i for i in task.instances if i.state == "Waiting"]
+def waiting_instances(task: TaskView, limit: int | None = None) -> list[InstanceView]:
+    """Waiting instances in index order (at most ``limit``), starting at the task's cursor."""
+    out: list[InstanceView] = []
+    first = None
+    for inst in task.instances[task.cursor :]:
+        if inst.state == "Waiting":
+            if first is None:
+                first = inst.idx
+            out.append(inst)
+            if limit is not None and len(out) >= limit:
+                break
+    task.cursor = first if first is not None else len(task.instances)
+    return out
 
 
 # ---------------------------------------------------------------- the step function

@@ -68,6 +68,7 @@ def apply_instructions(
                     repo.free_vm(conn, slot[1])
                 post.append(InstanceKey(view.id, task, idx, attempt))
             case core.ReleaseVMs(task=task):
+                sched.auto_clusters.pop((view.id, task), None)
                 for cluster in repo.auto_clusters_of(conn, view.id, task):
                     repo.delete_cluster(conn, cluster.id)
                 repo.set_task(conn, view.id, task, reserved_vm_count=0)

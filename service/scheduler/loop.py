@@ -51,12 +51,18 @@ class Scheduler:
         self.views: dict[str, core.JobView] = {}
         self.specs: dict[str, dict[str, Any]] = {}  # job id -> stored description
         self.running: dict[tuple[str, str, int], tuple[int, str]] = {}  # -> (attempt, vm id)
+        self.auto_clusters: dict[tuple[str, str], str] = {}  # (job, task) -> live AutoCluster id
         self.executor: Executor | None = None
         self.on_notify: Any = None  # callable woken when the outbox has new rows
         self.on_launch: Any = None  # metrics hooks
         self.on_exit: Any = None
         self._inbox: list[ExecutorEvent] = []
         self._signal = asyncio.Event()
+        # Placement invariant: after a full pass nothing placeable is left waiting, so a new job
+        # only needs a pass over itself; freed slots / clusters / budget need a full pass.
+        self._full_pass = True
+        self._candidates: set[str] = set()
+        self._limit = settings.running_limit
         self._task: asyncio.Task[None] | None = None
         # several nodes on one PostgreSQL: job leases (a no-op on SQLite), see ownership.py
         self.ownership = Ownership(engine, self, settings.data_dir, settings.lease_ttl_s)
@@ -82,12 +88,18 @@ class Scheduler:
         if self.executor:
             await self.executor.close()
 
-    def wake(self) -> None:
+    def wake(self, job_id: str | None = None) -> None:
+        """Schedule a placement pass: over one new job, or (``None``) over every active job."""
+        if job_id is None:
+            self._full_pass = True
+        else:
+            self._candidates.add(job_id)
         self._signal.set()
 
     async def sink(self, event: ExecutorEvent) -> None:
         """The executors' EventSink."""
         self._inbox.append(event)
+        self._full_pass = True
         self._signal.set()
 
     # ------------------------------------------------------------ API-driven actions (caller commits)
@@ -134,12 +146,14 @@ class Scheduler:
     def forget(self, job_id: str) -> None:
         self.views.pop(job_id, None)
         self.specs.pop(job_id, None)
+        for key in [k for k in self.auto_clusters if k[0] == job_id]:
+            del self.auto_clusters[key]
 
-    async def after_commit(self, post: list[Any]) -> None:
+    async def after_commit(self, post: list[Any], job_id: str | None = None) -> None:
         for action in post:
             if isinstance(action, InstanceKey) and self.executor:
                 await self.executor.cancel(action)
-        self.wake()
+        self.wake(job_id)
 
     # ------------------------------------------------------------ the loop
 
@@ -196,20 +210,26 @@ class Scheduler:
     # ------------------------------------------------------------ placement
 
     async def _place(self) -> None:
-        budget = self.settings.running_limit - len(self.running)
-        if budget <= 0 or not self.views:
+        if self._full_pass:
+            views = list(self.views.values())
+        else:
+            views = [self.views[j] for j in self._candidates if j in self.views]
+        self._full_pass = False
+        self._candidates.clear()
+        budget = self._limit - len(self.running)
+        if budget <= 0 or not views:
             return
         launches: list[InstanceLaunch] = []
+        full: set[str] = set()  # clusters found without a free VM in this pass: skip them
         with self.engine.begin() as conn:
-            for cached in sorted(self.views.values(), key=lambda v: (-v.priority, v.seq)):
-                view = self.ownership.view(conn, cached.id) if core.ready_tasks(cached) else None
-                if view is None:  # nothing to start, or another node owns the job
-                    continue
+            for view in sorted(views, key=lambda v: (-v.priority, v.seq)):
                 for task in core.ready_tasks(view):
                     if budget <= 0:
                         break
-                    launches.extend(self._place_task(conn, view, task, budget))
-                    budget = self.settings.running_limit - len(self.running)
+                    if task.cluster_id and task.cluster_id in full:
+                        continue
+                    launches.extend(self._place_task(conn, view, task, budget, full))
+                    budget = self._limit - len(self.running)
                 if budget <= 0:
                     break
         for launch in launches:
@@ -219,28 +239,32 @@ class Scheduler:
             await self.executor.launch(launch)
 
     def _place_task(
-        self, conn: Connection, view: core.JobView, task: core.TaskView, budget: int
+        self, conn: Connection, view: core.JobView, task: core.TaskView, budget: int, full: set[str]
     ) -> list[InstanceLaunch]:
         spec = self.specs[view.id]["DAG"]["Tasks"][task.name]
-        row = repo.get_task(conn, view.id, task.name)
-        if row is None:
-            return []
-        cluster_id = row.cluster_id
+        cluster_id = task.cluster_id
         if not cluster_id:  # AutoCluster: (re)created when the task (re)starts
-            live = repo.auto_clusters_of(conn, view.id, task.name)
-            cluster_id = live[0].id if live else ""
-        if not cluster_id:
-            cluster_id = self._create_auto_cluster(conn, view.id, task.name, spec, len(task.instances))
+            cluster_id = self.auto_clusters.get((view.id, task.name), "")
+            if not cluster_id:
+                live = repo.auto_clusters_of(conn, view.id, task.name)
+                cluster_id = live[0].id if live else ""
+            if not cluster_id:
+                cluster_id = self._create_auto_cluster(conn, view.id, task.name, spec, len(task.instances))
+            self.auto_clusters[(view.id, task.name)] = cluster_id
+        if cluster_id in full:
+            return []
         free = repo.free_vms(conn, cluster_id, min(budget, task.counts["Waiting"]))
         if not free:
+            full.add(cluster_id)
             return []
-        groups = {g.name: g for g in repo.cluster_groups(conn, cluster_id)}
         cluster = repo.get_cluster(conn, cluster_id)
         cluster_env = dict((cluster.description or {}).get("EnvVars") or {}) if cluster else {}
-        vm_groups = {v.id: v.group_name for v in repo.cluster_vms(conn, cluster_id) if v.id in set(free)}
+        groups = {g.name: g for g in repo.cluster_groups(conn, cluster_id)}
+        free_set = set(free)
+        vm_groups = {v.id: v.group_name for v in repo.cluster_vms(conn, cluster_id) if v.id in free_set}
         out = []
         now = time.time()
-        for inst, vm_id in zip(core.waiting_instances(task), free, strict=False):
+        for inst, vm_id in zip(core.waiting_instances(task, len(free)), free, strict=False):
             instructions = core.step(view, core.InstanceLaunched(task.name, inst.idx), now)
             self._apply(conn, view, instructions)
             repo.occupy_vm(conn, vm_id, view.id, task.name, inst.idx)

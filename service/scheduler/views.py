@@ -27,6 +27,7 @@ def load_view(conn: Connection, job_id: str) -> JobView | None:
             state=t.state,
             auto_cluster=not t.cluster_id,
             reserve_on_fail=t.reserve_on_fail,
+            cluster_id=t.cluster_id,
         )
     return JobView(
         id=job.id,
