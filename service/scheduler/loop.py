@@ -222,7 +222,10 @@ class Scheduler:
         launches: list[InstanceLaunch] = []
         full: set[str] = set()  # clusters found without a free VM in this pass: skip them
         with self.engine.begin() as conn:
-            for view in sorted(views, key=lambda v: (-v.priority, v.seq)):
+            for cached in sorted(views, key=lambda v: (-v.priority, v.seq)):
+                view = self.ownership.view(conn, cached.id) if core.ready_tasks(cached) else None
+                if view is None:  # nothing to start, or another node owns the job
+                    continue
                 for task in core.ready_tasks(view):
                     if budget <= 0:
                         break
