@@ -9,12 +9,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "bcsd_requests_total",
-            "API requests by route and status",
-            ["route", "status"],
-            registry=self.registry,
-        )
         self.jobs_created = Counter("bcsd_jobs_created_total", "Jobs accepted", registry=self.registry)
         self.launches = Counter(
             "bcsd_instance_launches_total", "Instance attempts launched", registry=self.registry
