@@ -259,4 +259,3 @@ class Ownership:
         if view.state not in ACTIVE:
             self.sched.forget(job_id)
             self.known.pop(job_id, None)
-
