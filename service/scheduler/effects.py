@@ -28,8 +28,16 @@ def _times(start: str, to: str, at: float) -> dict[str, Any]:
 
 
 def apply_instructions(
-    sched: Scheduler, conn: Connection, view: core.JobView, instructions: list[core.Instruction]
+    sched: Scheduler,
+    conn: Connection,
+    view: core.JobView,
+    instructions: list[core.Instruction],
+    extra: dict[tuple[str, int], dict[str, Any]] | None = None,
 ) -> list[Any]:
+    """``extra``: more instance columns (exit results, VM id) written by the same UPDATE as the
+    instance's state change, saving a statement per launch and per exit; written on their own
+    when no state change of that instance is among the instructions."""
+    extra = dict(extra or {})
     post: list[Any] = []
     history: list[dict[str, Any]] = []
     notes: list[core.Notify] = []
@@ -60,6 +68,7 @@ def apply_instructions(
                 values.update(_times(start, to, at))
                 if to == "Running":
                     values.update(exit_code=None, error_code="", error_message="", detail="", sandbox_path="")
+                values.update(extra.pop((task, idx), {}))
                 repo.set_instance(conn, view.id, task, idx, **values)
                 history.append(_hist(view.id, "Instance", task, idx, start, to, cause, at))
             case core.CancelInstance(task=task, idx=idx, attempt=attempt):
@@ -84,6 +93,8 @@ def apply_instructions(
 
                 release_job(conn, view.id, reason="AutoRelease", sandbox_root=sched.settings.sandbox_root)
                 sched.forget(view.id)
+    for (task, idx), values in extra.items():
+        repo.set_instance(conn, view.id, task, idx, **values)
     repo.log_transitions(conn, history)
     if notes:
         from service.notifications import enqueue_job_events

@@ -62,6 +62,7 @@ class Scheduler:
         # only needs a pass over itself; freed slots / clusters / budget need a full pass.
         self._full_pass = True
         self._candidates: set[str] = set()
+        self._full_clusters: set[str] = set()  # no free VM at the last pass; reset by full passes
         self._limit = settings.running_limit
         self._task: asyncio.Task[None] | None = None
         # several nodes on one PostgreSQL: job leases (a no-op on SQLite), see ownership.py
@@ -195,32 +196,38 @@ class Scheduler:
             repo.free_vm(conn, slot[1])
         if self.on_exit:
             self.on_exit(event)
-        repo.set_instance(
-            conn, k.job_id, k.task_name, k.instance_id,
-            exit_code=event.exit_code, error_code=event.error_code, error_message=event.error_message,
-            detail=event.detail, stdout_object=event.stdout_object, stderr_object=event.stderr_object,
-            sandbox_path=event.sandbox_path, node=event.node or "", pid=None,
-        )  # fmt: skip
+        results = {
+            "exit_code": event.exit_code, "error_code": event.error_code,
+            "error_message": event.error_message, "detail": event.detail,
+            "stdout_object": event.stdout_object, "stderr_object": event.stderr_object,
+            "sandbox_path": event.sandbox_path, "node": event.node or "", "pid": None,
+        }  # fmt: skip
         if view is None:
+            repo.set_instance(conn, k.job_id, k.task_name, k.instance_id, **results)
             return []
         cause = event.error_code or f"exit {event.exit_code}"
         ev = core.InstanceExited(k.task_name, k.instance_id, k.attempt, event.succeeded, cause)
-        return self._apply(conn, view, core.step(view, ev, time.time()))
+        extra = {(k.task_name, k.instance_id): results}
+        return self._apply(conn, view, core.step(view, ev, time.time()), extra)
 
     # ------------------------------------------------------------ placement
 
     async def _place(self) -> None:
         if self._full_pass:
             views = list(self.views.values())
+            self._full_clusters.clear()
         else:
             views = [self.views[j] for j in self._candidates if j in self.views]
         self._full_pass = False
         self._candidates.clear()
         budget = self._limit - len(self.running)
+        full = self._full_clusters
+        views = [
+            v for v in views if any(not t.cluster_id or t.cluster_id not in full for t in core.ready_tasks(v))
+        ]
         if budget <= 0 or not views:
             return
         launches: list[InstanceLaunch] = []
-        full: set[str] = set()  # clusters found without a free VM in this pass: skip them
         with self.engine.begin() as conn:
             for cached in sorted(views, key=lambda v: (-v.priority, v.seq)):
                 view = self.ownership.view(conn, cached.id) if core.ready_tasks(cached) else None
@@ -260,19 +267,27 @@ class Scheduler:
         if not free:
             full.add(cluster_id)
             return []
-        cluster = repo.get_cluster(conn, cluster_id)
-        cluster_env = dict((cluster.description or {}).get("EnvVars") or {}) if cluster else {}
-        groups = {g.name: g for g in repo.cluster_groups(conn, cluster_id)}
-        free_set = set(free)
-        vm_groups = {v.id: v.group_name for v in repo.cluster_vms(conn, cluster_id) if v.id in free_set}
+        cluster_env: dict[str, str] = {}
+        groups: dict[str, Any] = {}
+        vm_groups: dict[str, str] = {}
+        if task.cluster_id:  # a named cluster: its EnvVars and each group's instance type apply
+            cluster = repo.get_cluster(conn, cluster_id)
+            cluster_env = dict((cluster.description or {}).get("EnvVars") or {}) if cluster else {}
+            groups = {g.name: g for g in repo.cluster_groups(conn, cluster_id)}
+            free_set = set(free)
+            vm_groups = {v.id: v.group_name for v in repo.cluster_vms(conn, cluster_id) if v.id in free_set}
         out = []
         now = time.time()
         for inst, vm_id in zip(core.waiting_instances(task, len(free)), free, strict=False):
             instructions = core.step(view, core.InstanceLaunched(task.name, inst.idx), now)
-            self._apply(conn, view, instructions)
+            self._apply(
+                conn,
+                view,
+                instructions,
+                {(task.name, inst.idx): {"vm_id": vm_id, "owner_node": self.node_id}},
+            )
             repo.occupy_vm(conn, vm_id, view.id, task.name, inst.idx)
             attempt = inst.attempt - 1
-            repo.set_instance(conn, view.id, task.name, inst.idx, vm_id=vm_id, owner_node=self.node_id)
             self.running[(view.id, task.name, inst.idx)] = (attempt, vm_id)
             group = groups.get(vm_groups.get(vm_id, ""))
             itype = (group.instance_type if group else "") or (spec.get("AutoCluster") or {}).get(
@@ -306,10 +321,16 @@ class Scheduler:
 
     # ------------------------------------------------------------ writing instructions
 
-    def _apply(self, conn: Connection, view: core.JobView, instructions: list[core.Instruction]) -> list[Any]:
+    def _apply(
+        self,
+        conn: Connection,
+        view: core.JobView,
+        instructions: list[core.Instruction],
+        extra: dict[tuple[str, int], dict[str, Any]] | None = None,
+    ) -> list[Any]:
         from service.scheduler.effects import apply_instructions
 
-        post = apply_instructions(self, conn, view, instructions)
+        post = apply_instructions(self, conn, view, instructions, extra)
         self.ownership.after_apply(conn, view)
         return post
 
