@@ -163,14 +163,17 @@ class Scheduler:
             await self._signal.wait()
             self._signal.clear()
             try:
-                if self._inbox:
-                    batch, self._inbox = self._inbox, []
-                    post: list[Any] = []
-                    with self.engine.begin() as conn:
-                        for event in batch:
-                            post.extend(self._on_executor_event(conn, event))
-                    await self.after_commit(post)
-                await self._place()
+                # one transaction per turn: the batch of executor events, then placement
+                batch, self._inbox = self._inbox, []
+                post: list[Any] = []
+                with self.engine.begin() as conn:
+                    for event in batch:
+                        post.extend(self._on_executor_event(conn, event))
+                    launches = self._plan(conn)
+                for action in post:
+                    if isinstance(action, InstanceKey) and self.executor:
+                        await self.executor.cancel(action)
+                await self._launch(launches)
             except Exception:  # keep scheduling whatever one bad event did; the trace goes to the log
                 log.exception("scheduler turn failed")
                 await asyncio.sleep(0.05)
@@ -212,7 +215,9 @@ class Scheduler:
 
     # ------------------------------------------------------------ placement
 
-    async def _place(self) -> None:
+    def _plan(self, conn: Connection) -> list[InstanceLaunch]:
+        """Place Waiting instances on free VMs inside ``conn``'s transaction; return the launches
+        to hand to the executor once it is committed."""
         if self._full_pass:
             views = list(self.views.values())
             self._full_clusters.clear()
@@ -225,23 +230,25 @@ class Scheduler:
         views = [
             v for v in views if any(not t.cluster_id or t.cluster_id not in full for t in core.ready_tasks(v))
         ]
-        if budget <= 0 or not views:
-            return
         launches: list[InstanceLaunch] = []
-        with self.engine.begin() as conn:
-            for cached in sorted(views, key=lambda v: (-v.priority, v.seq)):
-                view = self.ownership.view(conn, cached.id) if core.ready_tasks(cached) else None
-                if view is None:  # nothing to start, or another node owns the job
-                    continue
-                for task in core.ready_tasks(view):
-                    if budget <= 0:
-                        break
-                    if task.cluster_id and task.cluster_id in full:
-                        continue
-                    launches.extend(self._place_task(conn, view, task, budget, full))
-                    budget = self._limit - len(self.running)
+        if budget <= 0 or not views:
+            return launches
+        for cached in sorted(views, key=lambda v: (-v.priority, v.seq)):
+            view = self.ownership.view(conn, cached.id) if core.ready_tasks(cached) else None
+            if view is None:  # nothing to start, or another node owns the job
+                continue
+            for task in core.ready_tasks(view):
                 if budget <= 0:
                     break
+                if task.cluster_id and task.cluster_id in full:
+                    continue
+                launches.extend(self._place_task(conn, view, task, budget, full))
+                budget = self._limit - len(self.running)
+            if budget <= 0:
+                break
+        return launches
+
+    async def _launch(self, launches: list[InstanceLaunch]) -> None:
         for launch in launches:
             if self.on_launch:
                 self.on_launch(launch)
