@@ -77,9 +77,10 @@ def apply_instructions(
                     repo.free_vm(conn, slot[1])
                 post.append(InstanceKey(view.id, task, idx, attempt))
             case core.ReleaseVMs(task=task):
-                sched.auto_clusters.pop((view.id, task), None)
-                for cluster in repo.auto_clusters_of(conn, view.id, task):
-                    repo.delete_cluster(conn, cluster.id)
+                known = sched.auto_clusters.pop((view.id, task), None)
+                ids = [known] if known else [c.id for c in repo.auto_clusters_of(conn, view.id, task)]
+                for cluster_id in ids:
+                    repo.delete_cluster(conn, cluster_id)
                 repo.set_task(conn, view.id, task, reserved_vm_count=0)
             case core.ReserveVMs(task=task):
                 kept = sum(

@@ -262,7 +262,8 @@ class Scheduler:
         cluster_id = task.cluster_id
         if not cluster_id:  # AutoCluster: (re)created when the task (re)starts
             cluster_id = self.auto_clusters.get((view.id, task.name), "")
-            if not cluster_id:
+            fresh = all(i.attempt == 0 for i in task.instances)  # never placed: no cluster yet
+            if not cluster_id and not fresh:
                 live = repo.auto_clusters_of(conn, view.id, task.name)
                 cluster_id = live[0].id if live else ""
             if not cluster_id:
