@@ -8,6 +8,7 @@ proc.stop()                          # SIGTERM, then SIGKILL; always by PID
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -42,6 +43,7 @@ class BcsdProcess:
     options: dict[str, object] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log_path: Path | None = None
+    generated_credentials: bool = False
 
     def _argv(self) -> list[str]:
         argv = [
@@ -60,6 +62,9 @@ class BcsdProcess:
 
     def _launch(self, timeout: float = 30.0) -> None:
         env = dict(os.environ, BCS_ACCESS_KEY_ID=self.key_id, BCS_ACCESS_KEY_SECRET=self.secret)
+        if not self.key_id:  # let bcsd generate (or reuse) DATA_DIR/credentials.json
+            env.pop("BCS_ACCESS_KEY_ID", None)
+            env.pop("BCS_ACCESS_KEY_SECRET", None)
         assert self.log_path is not None
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.proc = subprocess.Popen(self._argv(), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -71,6 +76,10 @@ class BcsdProcess:
                 raise RuntimeError(f"bcsd exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                    if not self.key_id:
+                        stored = json.loads((self.data_dir / "credentials.json").read_text())
+                        self.key_id, self.secret = stored["AccessKeyId"], stored["AccessKeySecret"]
+                        self.generated_credentials = True
                     return
             except httpx.HTTPError:
                 pass
@@ -106,9 +115,10 @@ class BcsdProcess:
         return self.proc is not None and self.proc.poll() is None
 
 
-def start_bcsd(tmp_path: Path, **options: object) -> BcsdProcess:
+def start_bcsd(tmp_path: Path, *, generate_credentials: bool = False, **options: object) -> BcsdProcess:
     """Start ``bcsd serve`` with a fresh data dir under ``tmp_path``. ``options`` become CLI flags
-    (``max_running=4`` -> ``--max-running 4``)."""
+    (``max_running=4`` -> ``--max-running 4``). With ``generate_credentials`` the key pair is not
+    passed in the environment: bcsd generates ``credentials.json`` and the fields are read back."""
     port = free_port()
     data_dir = Path(tmp_path) / f"bcsd-{port}"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -116,8 +126,8 @@ def start_bcsd(tmp_path: Path, **options: object) -> BcsdProcess:
         url=f"http://127.0.0.1:{port}",
         host="127.0.0.1",
         port=port,
-        key_id="LTAItest" + secrets.token_hex(4),
-        secret=secrets.token_urlsafe(18),
+        key_id="" if generate_credentials else "LTAItest" + secrets.token_hex(4),
+        secret="" if generate_credentials else secrets.token_urlsafe(18),
         data_dir=data_dir,
         pid=0,
         options=dict(options),
