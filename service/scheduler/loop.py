@@ -359,9 +359,15 @@ class Scheduler:
             if view is not None:
                 self.register(view, row.description)
         for inst in lost:
-            if inst.pid:
+            if inst.pid and _runs_in(inst.pid, self.settings.sandbox_root):
                 with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
                     os.killpg(inst.pid, signal.SIGKILL)
+        if self.settings.executor == "local":  # anything else left in our sandboxes (no pid recorded yet)
+            from service.executors.process import reap_orphans
+
+            with contextlib.suppress(OSError):
+                reap_orphans(str(self.settings.sandbox_root))
+        for inst in lost:
             repo.set_instance(
                 conn, inst.job_id, inst.task_name, inst.instance_id,
                 error_code="NodeLost", error_message="bcsd restarted while the instance ran", pid=None,
@@ -377,3 +383,14 @@ class Scheduler:
                 self.views.pop(view.id, None)
         if lost:
             log.info("recovered %d instance(s) that were running before the restart", len(lost))
+
+
+def _runs_in(pid: int, root: Any) -> bool:
+    """True when process ``pid`` works inside ``root``: a recorded pid is only killed when it is
+    still one of our instances (never a recycled pid of an unrelated program)."""
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    base = os.path.realpath(str(root)) + os.sep
+    return (cwd + os.sep).startswith(base)
