@@ -77,7 +77,7 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
             await scheduler.close()
             engine.dispose()
 
-    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.rt = rt
     http_errors.install(app)
     for module in (misc, jobs, tasks, clusters):

@@ -137,6 +137,8 @@ def test_non_json_and_wrong_method(shared_client: SignedClient) -> None:
     assert r.status_code == 400 and r.json()["Code"] == "MethodNotAllowed"
     r = shared_client.get("/no/such/thing")
     assert r.status_code == 404 and r.json()["Code"] == "InvalidResource.NotFound"
+    r = shared_client.get("/jobs/")  # no redirect: an API error body
+    assert r.status_code == 404 and r.json()["Code"] == "InvalidResource.NotFound"
 
 
 def test_still_serving_after_fuzz(shared_bcsd: BcsdProcess, shared_client: SignedClient) -> None:

@@ -166,3 +166,13 @@ def test_idempotent_token_mismatch_and_quota(shared_client: SignedClient) -> Non
     assert r.status_code == 400 and r.json()["Code"] == "IdempotentTokenMismatch"
     r = client.post("/jobs", job({"a": task("true", timeout=10**7)}))
     assert r.status_code == 403 and r.json()["Code"] == "QuotaExhausted.MaxInstanceTimeout"
+
+
+def test_description_is_the_defaulted_body_with_unknown_keys(shared_client: SignedClient) -> None:
+    client = shared_client
+    spec = job({"a": task("true", Foo="bar")}, WriteSupport=True)
+    del spec["DAG"]["Tasks"]["a"]["Timeout"]
+    job_id = client.create_job(spec)
+    desc = client.get(f"/jobs/{job_id}", "description").json()
+    assert desc["Id"] == job_id and desc["WriteSupport"] is True
+    assert desc["DAG"]["Tasks"]["a"]["Foo"] == "bar" and desc["DAG"]["Tasks"]["a"]["Timeout"] == 86400
