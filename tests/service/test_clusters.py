@@ -65,3 +65,22 @@ def test_unknown_cluster_and_cluster_errors(shared_client: SignedClient) -> None
     assert r.status_code == 400 and r.json()["Code"] == "InvalidMaxItemCount"
     assert client.delete(f"/clusters/{cid}").status_code == 204
     assert client.delete(f"/clusters/{cid}").status_code == 404
+
+
+def test_priority_then_submission_order_on_a_busy_cluster(
+    tmp_path: Path, shared_client: SignedClient
+) -> None:
+    client = shared_client
+    cid = client.post("/clusters", cluster_body(1)).json()["Id"]
+    gate = tmp_path / "gate"
+    blocker = client.create_job(
+        job({"a": task(f"sh -c 'while [ ! -e {gate} ]; do sleep 0.05; done'", cluster_id=cid)})
+    )
+    client.wait_job(blocker, ("Running",))
+    low_first = client.create_job({**job({"a": task("true", cluster_id=cid)}), "Priority": 1})
+    low_second = client.create_job({**job({"a": task("true", cluster_id=cid)}), "Priority": 1})
+    high = client.create_job({**job({"a": task("true", cluster_id=cid)}), "Priority": 9})
+    assert all(client.job(j)["State"] == "Waiting" for j in (low_first, low_second, high))
+    gate.touch()
+    starts = {j: client.wait_job(j, timeout=30)["StartTime"] for j in (high, low_first, low_second)}
+    assert starts[high] < starts[low_first] < starts[low_second]
