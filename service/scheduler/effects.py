@@ -75,6 +75,7 @@ def apply_instructions(
                 slot = sched.running.pop((view.id, task, idx), None)
                 if slot:
                     repo.free_vm(conn, slot[1])
+                    sched.slot_freed(slot[1])
                 post.append(InstanceKey(view.id, task, idx, attempt))
             case core.ReleaseVMs(task=task):
                 known = sched.auto_clusters.pop((view.id, task), None)

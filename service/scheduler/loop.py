@@ -62,7 +62,10 @@ class Scheduler:
         # only needs a pass over itself; freed slots / clusters / budget need a full pass.
         self._full_pass = True
         self._candidates: set[str] = set()
-        self._full_clusters: set[str] = set()  # no free VM at the last pass; reset by full passes
+        # clusters without a free VM; a cluster leaves the set when one of its VMs is freed here,
+        # and the whole set is dropped on wake() (cluster created/modified, other nodes' changes)
+        self._full_clusters: set[str] = set()
+        self.vm_cluster: dict[str, str] = {}  # VM id -> cluster id of the slots this node holds
         self._limit = settings.running_limit
         self._task: asyncio.Task[None] | None = None
         # several nodes on one PostgreSQL: job leases (a no-op on SQLite), see ownership.py
@@ -93,6 +96,7 @@ class Scheduler:
         """Schedule a placement pass: over one new job, or (``None``) over every active job."""
         if job_id is None:
             self._full_pass = True
+            self._full_clusters.clear()
         else:
             self._candidates.add(job_id)
         self._signal.set()
@@ -139,6 +143,15 @@ class Scheduler:
         self._apply(conn, view, [core.Notify("OnPriorityChange")])
         if job_id not in self.views:
             self.specs.pop(job_id, None)
+
+    def slot_freed(self, vm_id: str) -> None:
+        """A VM this node held is free again: its cluster may take work at the next pass."""
+        cluster_id = self.vm_cluster.pop(vm_id, None)
+        if cluster_id is None:
+            self._full_clusters.clear()
+        else:
+            self._full_clusters.discard(cluster_id)
+        self._full_pass = True
 
     def register(self, view: core.JobView, spec: dict[str, Any]) -> None:
         self.views[view.id] = view
@@ -197,6 +210,7 @@ class Scheduler:
         if slot and slot[0] == k.attempt:
             self.running.pop((k.job_id, k.task_name, k.instance_id))
             repo.free_vm(conn, slot[1])
+            self.slot_freed(slot[1])
         if self.on_exit:
             self.on_exit(event)
         results = {
@@ -220,7 +234,6 @@ class Scheduler:
         to hand to the executor once it is committed."""
         if self._full_pass:
             views = list(self.views.values())
-            self._full_clusters.clear()
         else:
             views = [self.views[j] for j in self._candidates if j in self.views]
         self._full_pass = False
@@ -297,6 +310,7 @@ class Scheduler:
             repo.occupy_vm(conn, vm_id, view.id, task.name, inst.idx)
             attempt = inst.attempt - 1
             self.running[(view.id, task.name, inst.idx)] = (attempt, vm_id)
+            self.vm_cluster[vm_id] = cluster_id
             group = groups.get(vm_groups.get(vm_id, ""))
             itype = (group.instance_type if group else "") or (spec.get("AutoCluster") or {}).get(
                 "InstanceType", ""
