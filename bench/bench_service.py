@@ -16,8 +16,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -87,31 +87,31 @@ def job(tasks: dict, deps: dict | None = None) -> dict:
 # ------------------------------------------------------------------ measurements
 
 
+def _create_worker(url: str, key: str, secret: str, body: dict, n: int) -> list[float]:
+    client = SignedClient(url, key, secret)
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        r = client.post("/jobs", body)
+        out.append(time.perf_counter() - t0)
+        assert r.status_code == 201, r.text
+    client.close()
+    return out
+
+
 def create_throughput(url: str, key: str, secret: str, cluster_id: str, total: int, clients: int) -> tuple:
+    """``clients`` client processes (not threads: the client's own signing and HTTP work must not
+    share one GIL) posting signed CreateJob requests."""
     body = job({"a": trivial_task("true", cluster_id=cluster_id)})
-    latencies: list[float] = []
-    lock = threading.Lock()
     per = total // clients
-
-    def worker() -> None:
-        c = SignedClient(url, key, secret)
-        mine = []
-        for _ in range(per):
-            t0 = time.perf_counter()
-            r = c.post("/jobs", body)
-            mine.append(time.perf_counter() - t0)
-            assert r.status_code == 201, r.text
-        c.close()
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
+    with ProcessPoolExecutor(clients) as pool:
+        list(pool.map(_create_worker, *zip(*[(url, key, secret, body, 5)] * clients, strict=True)))  # warm up
+        started = time.perf_counter()
+        results = list(
+            pool.map(_create_worker, *zip(*[(url, key, secret, body, per)] * clients, strict=True))
+        )
+        elapsed = time.perf_counter() - started
+    latencies = [x for part in results for x in part]
     return len(latencies) / elapsed, pct(latencies, 50), pct(latencies, 99)
 
 
