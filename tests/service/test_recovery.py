@@ -35,7 +35,7 @@ def test_kill9_and_restart_recovers_every_job(tmp_path: Path) -> None:
     try:
         # first attempt records its pid and sleeps; a retry finishes at once
         cmd = (
-            f"sh -c 'if [ \"$BATCH_COMPUTE_ATTEMPT\" = 0 ]; then echo $$ > {pids}/$BATCH_COMPUTE_DAG_JOB_ID; "
+            f'sh -c \'if [ "$BATCH_COMPUTE_ATTEMPT" = 0 ]; then echo $$ > {pids}/$BATCH_COMPUTE_DAG_JOB_ID; '
             "exec sleep 60; fi'"
         )
         retried = client.create_job(job({"a": task(cmd, retry=1)}))
