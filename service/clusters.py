@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from api.errors import error
+from api.errors import ApiError, error
 from service.config import Settings
 from service.store import repo
 
@@ -150,6 +150,28 @@ def modify_cluster(conn: Connection, cluster_id: str, changes: dict[str, Any]) -
         groups_desc[g.name] = {**(g.spec or {}), "DesiredVMCount": g.desired}
     desc["Groups"] = groups_desc
     repo.set_cluster(conn, cluster_id, description=desc)
+
+
+def jobs_using(conn: Connection, cluster_id: str) -> list[str]:
+    """Ids of the Waiting/Running jobs with a task on the named cluster, oldest first.
+
+    DeleteCluster refuses while there are any: their waiting instances would otherwise wait
+    for a VM that can never appear (the provider's Cluster delete refuses for the same reason).
+    """
+    from sqlalchemy import and_, select
+
+    from service.store.schema import jobs, tasks
+
+    on_cluster = select(tasks.c.job_id).where(tasks.c.cluster_id == cluster_id)
+    query = select(jobs.c.id).where(and_(jobs.c.state.in_(("Waiting", "Running")), jobs.c.id.in_(on_cluster)))
+    return [row.id for row in conn.execute(query.order_by(jobs.c.seq))]
+
+
+def in_use_error(cluster_id: str, job_ids: list[str]) -> ApiError:
+    """409 StateConflict naming (up to ten of) the jobs that still use the cluster."""
+    shown = ", ".join(job_ids[:10]) + (f" and {len(job_ids) - 10} more" if len(job_ids) > 10 else "")
+    state = f"Active; cluster {cluster_id} is used by Waiting/Running jobs: {shown}"
+    return error("state_conflict", state=state)
 
 
 def drop_deleting_vms(conn: Connection) -> None:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from api import canonical_cluster, check_idempotent_token, parse_cluster, parse_modify_cluster
 from api.errors import error
 from service import render
-from service.clusters import create_named_cluster, modify_cluster
+from service.clusters import create_named_cluster, in_use_error, jobs_using, modify_cluster
 from service.jobs import next_seq, spec_hash
 from service.routes.common import page, read_json, rt
 from service.store import repo
@@ -86,6 +86,8 @@ async def delete_cluster(cluster_id: str, request: Request) -> Response:
         row = _cluster_or_error(conn, cluster_id)
         if row.state != "Active":
             raise error("state_conflict", state=row.state)
+        if users := jobs_using(conn, cluster_id):
+            raise in_use_error(cluster_id, users)
         repo.delete_cluster(conn, cluster_id)
     return Response(status_code=204)
 

@@ -84,3 +84,35 @@ def test_priority_then_submission_order_on_a_busy_cluster(
     gate.touch()
     starts = {j: client.wait_job(j, timeout=30)["StartTime"] for j in (high, low_first, low_second)}
     assert starts[high] < starts[low_first] < starts[low_second]
+
+
+def test_delete_refused_while_waiting_or_running_jobs_use_the_cluster(
+    tmp_path: Path, shared_client: SignedClient
+) -> None:
+    """A deleted cluster would leave its jobs' waiting instances waiting forever: 409 instead."""
+    client = shared_client
+    cid = client.post("/clusters", cluster_body(1)).json()["Id"]
+    gate = tmp_path / "gate"
+    running = client.create_job(
+        job({"a": task(f"sh -c 'while [ ! -e {gate} ]; do sleep 0.05; done'", cluster_id=cid)})
+    )
+    client.wait_job(running, ("Running",))
+    waiting = client.create_job(job({"a": task("true", cluster_id=cid)}))
+    stopped = client.create_job(job({"a": task("true", cluster_id=cid)}))
+    assert client.post(f"/jobs/{stopped}/stop").status_code == 201
+    client.wait_job(stopped, ("Stopped",))
+    assert client.job(waiting)["State"] == "Waiting"
+
+    r = client.delete(f"/clusters/{cid}")
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["Code"] == "StateConflict"
+    assert f"cluster {cid} is used by Waiting/Running jobs: {running}, {waiting}." in body["Message"]
+    assert stopped not in body["Message"]  # a Stopped job holds nothing; restarting it is its owner's call
+    assert client.get(f"/clusters/{cid}").json()["State"] == "Active"
+
+    gate.touch()
+    assert client.wait_job(running, timeout=30)["State"] == "Finished"
+    assert client.wait_job(waiting, timeout=30)["State"] == "Finished"  # nothing was broken
+    assert client.delete(f"/clusters/{cid}").status_code == 204
+    assert client.get(f"/clusters/{cid}").status_code == 404
