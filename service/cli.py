@@ -14,7 +14,8 @@ import logging
 import sys
 from pathlib import Path
 
-from service.config import QuotaSettings, Settings
+from api import Quotas
+from service.config import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,10 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--object-store", default="", help='JSON fsspec options, e.g. {"protocol": "s3", ...}')
     s.add_argument("--max-running", type=int, default=0, help="instances running at once (0 = 8 x CPUs)")
     s.add_argument("--auto-cluster-max-vms", type=int, default=64)
-    s.add_argument("--max-job-count", type=int, default=QuotaSettings().max_job_count)
-    s.add_argument("--max-job-task-count", type=int, default=QuotaSettings().max_job_task_count)
-    s.add_argument("--max-task-instance-count", type=int, default=QuotaSettings().max_task_instance_count)
-    s.add_argument("--max-instance-timeout", type=int, default=QuotaSettings().max_instance_timeout)
+    s.add_argument("--max-job-count", type=int, default=Quotas().max_job_count)
+    s.add_argument("--max-job-task-count", type=int, default=Quotas().max_job_task_count)
+    s.add_argument("--max-task-instance-count", type=int, default=Quotas().max_task_instance_count)
+    s.add_argument("--max-instance-timeout", type=int, default=Quotas().max_instance_timeout)
     s.add_argument("--max-body-bytes", type=int, default=256 * 1024)
     s.add_argument("--notify-retries", type=int, default=5)
     s.add_argument("--notify-backoff", type=float, default=0.5)
@@ -66,11 +67,11 @@ def _settings(args: argparse.Namespace) -> Settings:
         executor=args.executor,
         dask_scheduler=args.dask_scheduler,
         object_store=json.loads(args.object_store) if args.object_store else {},
-        quotas=QuotaSettings(
-            args.max_job_count,
-            args.max_job_task_count,
-            args.max_task_instance_count,
-            args.max_instance_timeout,
+        quotas=Quotas(
+            max_job_count=args.max_job_count,
+            max_job_task_count=args.max_job_task_count,
+            max_task_instance_count=args.max_task_instance_count,
+            max_instance_timeout=args.max_instance_timeout,
         ),
         max_body_bytes=args.max_body_bytes,
         max_running=args.max_running,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from api import Quotas
+
 ExecutorKind = Literal["local", "dask"]
 
 #: InstanceType -> (CpuCore, MemorySize GB). Published at ``/available``; the scheduler passes
@@ -34,16 +36,6 @@ DEFAULT_CPU_MEMORY: tuple[int, float] = (1, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
-class QuotaSettings:
-    """Numeric quotas (reference §12 #46 defaults)."""
-
-    max_job_count: int = 10_000
-    max_job_task_count: int = 16
-    max_task_instance_count: int = 10_000
-    max_instance_timeout: int = 604_800
-
-
-@dataclass(frozen=True, slots=True)
 class Settings:
     """Configuration of one bcsd process."""
 
@@ -54,7 +46,7 @@ class Settings:
     executor: ExecutorKind = "local"
     dask_scheduler: str = ""
     object_store: dict[str, str] = field(default_factory=dict)  # e.g. {"protocol": "s3", ...}
-    quotas: QuotaSettings = field(default_factory=QuotaSettings)
+    quotas: Quotas = field(default_factory=Quotas)  # api's table: one definition of the defaults
     max_body_bytes: int = 256 * 1024  # reference §11: x-acs-body-rawsize 0-256 KB
     max_running: int = 0  # instances running at once on this node; 0 -> 8 x CPU count
     auto_cluster_max_vms: int = 64  # VM slots of one AutoCluster (capped by InstanceCount)

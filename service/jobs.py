@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from api import Quotas, canonical_job, effective_cluster, parse_job, quota_errors
+from api import canonical_job, effective_cluster, parse_job, quota_errors
 from api.errors import error
 from service.config import Settings
 from service.scheduler import core
@@ -39,16 +39,6 @@ def spec_hash(canonical: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _quotas(settings: Settings) -> Quotas:
-    q = settings.quotas
-    return Quotas(
-        max_job_count=q.max_job_count,
-        max_job_task_count=q.max_job_task_count,
-        max_task_instance_count=q.max_task_instance_count,
-        max_instance_timeout=q.max_instance_timeout,
-    )
-
-
 def accept_job(
     conn: Connection, settings: Settings, body: object, token: str
 ) -> tuple[str, core.JobView | None, dict[str, Any]]:
@@ -63,7 +53,7 @@ def accept_job(
             if seen.body_hash != digest:
                 raise error("idempotent_token_mismatch")
             return seen.resource_id, None, canonical
-    problems = quota_errors(job, _quotas(settings), repo.count_jobs(conn))
+    problems = quota_errors(job, settings.quotas, repo.count_jobs(conn))
     if problems:
         raise problems[0]
     tasks_spec: dict[str, Any] = canonical["DAG"]["Tasks"]
