@@ -13,37 +13,25 @@ from tests.support.client import SignedClient
 
 @pytest.fixture
 def bcsd(tmp_path: Path) -> Iterator[BcsdProcess]:
-    proc = start_bcsd(tmp_path)
-    try:
+    with start_bcsd(tmp_path) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture
 def client(bcsd: BcsdProcess) -> Iterator[SignedClient]:
-    c = SignedClient(bcsd.url, bcsd.key_id, bcsd.secret)
-    try:
+    with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as c:
         yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture(scope="module")
 def shared_bcsd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BcsdProcess]:
     """One bcsd for a whole test module whose tests only create their own jobs (saves the
     ~1-2 s start per test)."""
-    proc = start_bcsd(tmp_path_factory.mktemp("bcsd"))
-    try:
+    with start_bcsd(tmp_path_factory.mktemp("bcsd")) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="module")
 def shared_client(shared_bcsd: BcsdProcess) -> Iterator[SignedClient]:
-    c = SignedClient(shared_bcsd.url, shared_bcsd.key_id, shared_bcsd.secret)
-    try:
+    with SignedClient(shared_bcsd.url, shared_bcsd.key_id, shared_bcsd.secret) as c:
         yield c
-    finally:
-        c.close()

@@ -17,7 +17,6 @@ import pytest
 
 from tests.service.dask_cluster import DaskCluster
 from tests.support.bcsd import BcsdProcess, start_bcsd
-from tests.support.client import SignedClient
 from tests.support.postgres import PostgresCluster, PostgresUnavailable, start_postgres
 
 BACKENDS = ("local+sqlite", "dask+sqlite", "local+postgresql", "dask+postgresql")
@@ -73,27 +72,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 def shared_bcsd(
     request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BcsdProcess]:
-    proc = start_bcsd(tmp_path_factory.mktemp("bcsd"), **backend_options(request, backend))
-    try:
+    with start_bcsd(tmp_path_factory.mktemp("bcsd"), **backend_options(request, backend)) as proc:
         yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def shared_client(shared_bcsd: BcsdProcess) -> Iterator[SignedClient]:
-    c = SignedClient(shared_bcsd.url, shared_bcsd.key_id, shared_bcsd.secret)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture
 def bcsd(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[BcsdProcess]:
     """The service suite's per-test ``bcsd``, on this module's backend."""
-    proc = start_bcsd(tmp_path, **backend_options(request, backend))
-    try:
+    with start_bcsd(tmp_path, **backend_options(request, backend)) as proc:
         yield proc
-    finally:
-        proc.stop()

@@ -90,6 +90,12 @@ class BcsdProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
 
+    def __enter__(self) -> BcsdProcess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """SIGTERM by PID, SIGKILL if it does not exit within 10 s."""
         if self.proc is None or self.proc.poll() is not None:

@@ -19,6 +19,12 @@ class SignedClient:
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> SignedClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def request(
         self,
         method: str,
