@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from provider.outputs import UNKNOWN
 from provider.planner import PROVIDER_ONLY_KEYS
 
 URN_KEY = "resource_urn"
@@ -12,9 +13,6 @@ URN_KEY = "resource_urn"
 
 ON_FAILURE_POLICIES: tuple[str, ...] = ("keep", "restart", "replace")
 DEFAULT_WAIT_SECONDS = 3600.0
-
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""How the engine spells a value not known yet during preview (``pulumi.runtime.rpc.UNKNOWN``)."""
 
 _NOT_API = frozenset({*PROVIDER_ONLY_KEYS, URN_KEY})
 

@@ -27,19 +27,37 @@ SERVER_OWNED: frozenset[str] = frozenset({"__provider", *JOB_OUTPUTS, *CLUSTER_O
 SECRET_FIELDS: frozenset[str] = frozenset({"AccessKeySecret", "AccessSecurityToken", "SecurityToken"})
 """Spec fields never copied into derived outputs (the inputs themselves stay secret)."""
 
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""How the engine spells a value not known yet during preview (``pulumi.runtime.rpc.UNKNOWN``)."""
+
 _COUNTS = ("WaitingCount", "RunningCount", "FinishedCount", "FailedCount", "StoppedCount")
 
 
 def whole_numbers(value: Any) -> Any:
     """Pulumi's wire carries every number as a double: give integral ones back their int type,
-    which the API's integer fields (Priority, InstanceCount, ...) require."""
+    which the API's integer fields (Priority, InstanceCount, ...) require.
+
+    Values not known yet come back as the wire's ``UNKNOWN`` string: the dynamic host hands
+    Check and Diff ``pulumi.output.Unknown`` objects (``keep_unknowns``), which the ``api``
+    validators would report as wrong types (e.g. a task's ClusterId taken from a Cluster that
+    is only created by this deployment) and which the planner could not hash.
+    """
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if is_unknown(value):
+        return UNKNOWN
     if isinstance(value, Mapping):
         return {k: whole_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
         return [whole_numbers(v) for v in value]
     return value
+
+
+def is_unknown(value: Any) -> bool:
+    """An unknown as the dynamic host deserializes it (``keep_unknowns=True``)."""
+    from pulumi.runtime.known_types import is_unknown as pulumi_is_unknown
+
+    return pulumi_is_unknown(value)
 
 
 def inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:

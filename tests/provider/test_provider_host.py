@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-from provider_host import CLUSTER_PROVIDER, CLUSTER_TYPE, JOB_PROVIDER, JOB_TYPE, ProviderHost, urn
+from provider_host import CLUSTER_PROVIDER, CLUSTER_TYPE, JOB_PROVIDER, JOB_TYPE, ProviderHost, to_struct, urn
 from provider_specs import cluster, edit, job, reorder
+from pulumi.runtime.proto import provider_pb2
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,25 @@ def test_errors_reach_the_engine_as_one_line(host: ProviderHost) -> None:
         "(or $BCS_ENDPOINT), bcs:accessKeyId (or $BCS_ACCESS_KEY_ID), "
         "bcs:accessKeySecret (or $BCS_ACCESS_KEY_SECRET)"
     ]
+
+
+def test_unknown_cluster_id_during_preview(host: ProviderHost) -> None:
+    """A task's ClusterId from a Cluster created by the same deployment is unknown in preview.
+
+    The host hands Check/Diff ``pulumi.output.Unknown`` objects; Check must not call them a wrong
+    type (it used to: ``InvalidClusterId ... Its type must be string``), must hand the unknown
+    back, and Diff must plan a replacement when a known id may become another one.
+    """
+    from pulumi.runtime.rpc import UNKNOWN
+
+    on_cluster = edit(edit(job(1), "DAG.Tasks.task0.ClusterId", UNKNOWN), "DAG.Tasks.task0.AutoCluster", {})
+    _, failures = host.check(JOB, {}, on_cluster, JOB_PROVIDER)
+    assert failures == []
+    request = provider_pb2.CheckRequest(
+        urn=JOB, olds=to_struct({}), news=to_struct({**on_cluster, "__provider": JOB_PROVIDER})
+    )
+    raw = host.stub.Check(request).inputs  # the engine sees the unknown again
+    assert raw["DAG"]["Tasks"]["task0"]["ClusterId"] == UNKNOWN
+    known = edit(on_cluster, "DAG.Tasks.task0.ClusterId", "cls-1")
+    d = host.diff(JOB, "job-1", {**known, "job_id": "job-1"}, on_cluster, JOB_PROVIDER)
+    assert d.replaces == ["DAG"] and d.delete_before_replace
