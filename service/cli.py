@@ -43,10 +43,17 @@ def _parser() -> argparse.ArgumentParser:
         "--lease-ttl", type=float, default=10.0,
         help="seconds before another bcsd node on the same PostgreSQL takes over a silent node's jobs",
     )  # fmt: skip
+    # The store options are accepted before and after the subcommand (`bcsd oss --data-dir D cp …`
+    # and `bcsd oss cp --data-dir D …`); SUPPRESS keeps a subcommand's default from overwriting a
+    # value given before it.
+    data_help = "the bcsd data dir (oss:// is DATA_DIR/oss)"
+    store_help = "JSON object-store options (as for serve)"
     store = argparse.ArgumentParser(add_help=False)
-    store.add_argument("--data-dir", default="./bcsd-data", help="the bcsd data dir (oss:// is DATA_DIR/oss)")
-    store.add_argument("--object-store", default="", help="JSON object-store options (as for serve)")
+    store.add_argument("--data-dir", default=argparse.SUPPRESS, help=data_help)
+    store.add_argument("--object-store", default=argparse.SUPPRESS, help=store_help)
     o = sub.add_parser("oss", help="the object store behind oss://")
+    o.add_argument("--data-dir", default="./bcsd-data", help=data_help)
+    o.add_argument("--object-store", default="", help=store_help)
     osub = o.add_subparsers(dest="oss_command", required=True)
     cp = osub.add_parser("cp", parents=[store], help="copy a file or folder into oss://")
     cp.add_argument("src")
