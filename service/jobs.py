@@ -39,6 +39,23 @@ def spec_hash(canonical: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def require_active_cluster(conn: Connection, cluster_id: str) -> None:
+    """A named cluster a task is placed on: 404 when unknown, 409 when not Active (reference §12 #11)."""
+    cluster = repo.get_cluster(conn, cluster_id)
+    if cluster is None or cluster.kind != "named":
+        raise error("not_found")
+    if cluster.state != "Active":
+        raise error("state_conflict", state=cluster.state)
+
+
+def check_restartable(conn: Connection, job_id: str) -> None:
+    """StartJob re-queues the unfinished tasks; one whose named cluster was deleted meanwhile
+    would wait forever, so StartJob answers as CreateJob would for that cluster."""
+    for task in repo.job_tasks(conn, job_id):
+        if task.cluster_id and task.state != "Finished":
+            require_active_cluster(conn, task.cluster_id)
+
+
 def accept_job(
     conn: Connection, settings: Settings, body: object, token: str
 ) -> tuple[str, core.JobView | None, dict[str, Any]]:
@@ -70,11 +87,7 @@ def accept_job(
         choice = effective_cluster(model)
         cluster_id = choice.cluster_id or ""
         if cluster_id:
-            cluster = repo.get_cluster(conn, cluster_id)
-            if cluster is None or cluster.kind != "named":
-                raise error("not_found")
-            if cluster.state != "Active":
-                raise error("state_conflict", state=cluster.state)
+            require_active_cluster(conn, cluster_id)
         auto = spec.get("AutoCluster") or {}
         count = int(spec.get("InstanceCount") or 1)
         task_rows.append(

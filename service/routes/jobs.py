@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from api import check_idempotent_token, parse_job_update, parse_priority
 from api.errors import error
 from service import render
-from service.jobs import accept_job, release_job
+from service.jobs import accept_job, check_restartable, release_job
 from service.routes.common import page, read_json, rt
 from service.scheduler import core
 from service.store import repo
@@ -94,6 +94,8 @@ async def _action(request: Request, job_id: str, allowed: tuple[str, ...], event
         row = _job_or_error(conn, job_id)
         if row.state not in allowed:
             raise error("state_conflict", state=row.state)
+        if isinstance(event, core.StartRequested):
+            check_restartable(conn, job_id)
         post = r.scheduler.adopt(conn, job_id, row.description, event)
     await r.scheduler.after_commit(post, job_id if isinstance(event, core.StartRequested) else None)
     return Response(status_code=201)

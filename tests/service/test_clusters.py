@@ -116,3 +116,17 @@ def test_delete_refused_while_waiting_or_running_jobs_use_the_cluster(
     assert client.wait_job(waiting, timeout=30)["State"] == "Finished"  # nothing was broken
     assert client.delete(f"/clusters/{cid}").status_code == 204
     assert client.get(f"/clusters/{cid}").status_code == 404
+
+
+def test_start_job_on_a_deleted_cluster_is_refused(shared_client: SignedClient) -> None:
+    """A Stopped job does not hold its cluster, so the cluster may go; restarting the job then
+    answers as CreateJob would (404) instead of re-queueing instances that would wait forever."""
+    client = shared_client
+    cid = client.post("/clusters", cluster_body(0)).json()["Id"]  # no VM: the job can only wait
+    waiting = client.create_job(job({"a": task("true", cluster_id=cid)}))
+    assert client.post(f"/jobs/{waiting}/stop").status_code == 201
+    client.wait_job(waiting, ("Stopped",))
+    assert client.delete(f"/clusters/{cid}").status_code == 204
+    r = client.post(f"/jobs/{waiting}/start")
+    assert r.status_code == 404 and r.json()["Code"] == "InvalidResource.NotFound"
+    assert client.job(waiting)["State"] == "Stopped"
