@@ -6,12 +6,11 @@ Runs wherever the ``pulumi`` CLI is on PATH (not on the build machines: no regis
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.bcsd import BcsdProcess, start_bcsd
+from tests.support.bcsd import BcsdProcess
 
 pytestmark = [
     pytest.mark.pulumi_cli,
@@ -21,15 +20,6 @@ pytestmark = [
         reason="the pulumi CLI is not on PATH (install it from pulumi.com to run real up/preview/destroy)",
     ),
 ]
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[BcsdProcess]:
-    proc = start_bcsd(tmp_path)
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def program() -> None:
@@ -59,7 +49,7 @@ def program() -> None:
     )
 
 
-def test_up_preview_destroy(service: BcsdProcess, tmp_path: Path) -> None:
+def test_up_preview_destroy(bcsd: BcsdProcess, tmp_path: Path) -> None:
     from pulumi import automation as auto
 
     backend = tmp_path / "state"
@@ -69,9 +59,9 @@ def test_up_preview_destroy(service: BcsdProcess, tmp_path: Path) -> None:
     )
     stack = auto.create_or_select_stack("test", project_name="bcs", program=program, opts=ws)
     try:
-        stack.set_config("bcs:endpoint", auto.ConfigValue(service.url))
-        stack.set_config("bcs:accessKeyId", auto.ConfigValue(service.key_id))
-        stack.set_config("bcs:accessKeySecret", auto.ConfigValue(service.secret, secret=True))
+        stack.set_config("bcs:endpoint", auto.ConfigValue(bcsd.url))
+        stack.set_config("bcs:accessKeyId", auto.ConfigValue(bcsd.key_id))
+        stack.set_config("bcs:accessKeySecret", auto.ConfigValue(bcsd.secret, secret=True))
         up = stack.up()
         assert up.summary.resource_changes.get("create") == 3
         preview = stack.preview()

@@ -7,7 +7,6 @@ auto-release -> remove -> delete (reserved VMs released with the job).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -16,29 +15,21 @@ from provider_host import CLUSTER_PROVIDER, CLUSTER_TYPE, JOB_PROVIDER, JOB_TYPE
 from provider_specs import cluster, edit
 
 from api.signing import canonical_target, sign_headers
-from tests.support.bcsd import BcsdProcess, start_bcsd
+from tests.support.bcsd import BcsdProcess
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BcsdProcess]:
-    proc = start_bcsd(tmp_path_factory.mktemp("bcsd"))
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def host(service: BcsdProcess) -> Iterator[ProviderHost]:
+def host(shared_bcsd: BcsdProcess) -> Iterator[ProviderHost]:
     h = ProviderHost()
     try:
         h.configure(
             {
-                "bcs:endpoint": service.url,
-                "bcs:accessKeyId": service.key_id,
-                "bcs:accessKeySecret": service.secret,
+                "bcs:endpoint": shared_bcsd.url,
+                "bcs:accessKeyId": shared_bcsd.key_id,
+                "bcs:accessKeySecret": shared_bcsd.secret,
             }
         )
         yield h
@@ -46,10 +37,10 @@ def host(service: BcsdProcess) -> Iterator[ProviderHost]:
         h.stop()
 
 
-def raw_get(service: BcsdProcess, path: str) -> httpx.Response:
+def raw_get(shared_bcsd: BcsdProcess, path: str) -> httpx.Response:
     target = canonical_target(path)
-    headers = sign_headers("GET", target, {}, service.key_id, service.secret)
-    return httpx.get(service.url + target, headers=headers)
+    headers = sign_headers("GET", target, {}, shared_bcsd.key_id, shared_bcsd.secret)
+    return httpx.get(shared_bcsd.url + target, headers=headers)
 
 
 def one_task_job(name: str, command: str, **task: object) -> dict:
@@ -72,17 +63,7 @@ def one_task_job(name: str, command: str, **task: object) -> dict:
     }
 
 
-def until(fn, what: str, timeout: float = 60.0):  # noqa: ANN001, ANN201 - tiny polling helper
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def test_lifecycle(host: ProviderHost, service: BcsdProcess) -> None:
+def test_lifecycle(host: ProviderHost, shared_bcsd: BcsdProcess) -> None:
     # -- create: a cluster, a failing AutoCluster job, a succeeding AutoRelease job on the cluster
     c_urn = urn(CLUSTER_TYPE, "pool")
     c_in, failures = host.check(c_urn, {}, cluster(), CLUSTER_PROVIDER)
@@ -130,7 +111,7 @@ def test_lifecycle(host: ProviderHost, service: BcsdProcess) -> None:
     assert d.some and d.replaces == []
     a_out = host.update(a_urn, a_id, a_out, a_new, JOB_PROVIDER)
     assert a_out["Priority"] == 5 and a_out["job_id"] == a_id
-    assert raw_get(service, f"/jobs/{a_id}").json()["Priority"] == 5
+    assert raw_get(shared_bcsd, f"/jobs/{a_id}").json()["Priority"] == 5
     a_in = a_new
 
     # -- command change: replace, old job deleted first (its reserved VMs with it)
@@ -138,7 +119,7 @@ def test_lifecycle(host: ProviderHost, service: BcsdProcess) -> None:
     d = host.diff(a_urn, a_id, a_out, a_new, JOB_PROVIDER)
     assert d.replaces == ["DAG"] and d.delete_before_replace
     host.delete(a_urn, a_id, a_out)
-    assert raw_get(service, f"/jobs/{a_id}").status_code == 404
+    assert raw_get(shared_bcsd, f"/jobs/{a_id}").status_code == 404
     a2_id, a_out = host.create(a_urn, a_new, JOB_PROVIDER)
     assert a2_id != a_id
 
@@ -165,8 +146,8 @@ def test_lifecycle(host: ProviderHost, service: BcsdProcess) -> None:
     host.delete(b_urn, b_id, b_out2)
     host.delete(c_urn, cluster_id, {**c_spec, **c_out})
     for job_id in (busy_id, a2_id):
-        assert raw_get(service, f"/jobs/{job_id}").status_code == 404
-    assert raw_get(service, f"/clusters/{cluster_id}").status_code in (404, 200)
+        assert raw_get(shared_bcsd, f"/jobs/{job_id}").status_code == 404
+    assert raw_get(shared_bcsd, f"/clusters/{cluster_id}").status_code in (404, 200)
 
     # -- deleted behind Pulumi's back: refresh drops it
     rid, _, _ = host.read(a_urn, a2_id, a_out, a_new)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from provider_host import JOB_PROVIDER, JOB_TYPE, ProviderHost, urn
 
-from tests.support.bcsd import BcsdProcess, start_bcsd
+from tests.support.bcsd import BcsdProcess
 from tests.support.client import SignedClient
 
 pytestmark = pytest.mark.slow
@@ -22,29 +22,11 @@ AUTO = {"InstanceType": "bcs.a2.large", "ImageId": "img-ubuntu"}
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BcsdProcess]:
-    proc = start_bcsd(tmp_path_factory.mktemp("bcsd"))
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def client(service: BcsdProcess) -> Iterator[SignedClient]:
-    c = SignedClient(service.url, service.key_id, service.secret)
-    try:
-        yield c
-    finally:
-        c.close()
-
-
-@pytest.fixture(scope="module")
-def host(service: BcsdProcess) -> Iterator[ProviderHost]:
+def host(shared_bcsd: BcsdProcess) -> Iterator[ProviderHost]:
     h = ProviderHost()
     try:
-        keys = {"bcs:accessKeyId": service.key_id, "bcs:accessKeySecret": service.secret}
-        h.configure({"bcs:endpoint": service.url, **keys})
+        keys = {"bcs:accessKeyId": shared_bcsd.key_id, "bcs:accessKeySecret": shared_bcsd.secret}
+        h.configure({"bcs:endpoint": shared_bcsd.url, **keys})
         yield h
     finally:
         h.stop()
@@ -87,7 +69,7 @@ def lines(path: Path) -> list[str]:
 
 
 def test_on_failure_restart_runs_only_unfinished_work_again(
-    tmp_path: Path, host: ProviderHost, client: SignedClient
+    tmp_path: Path, host: ProviderHost, shared_client: SignedClient
 ) -> None:
     log, flag = tmp_path / "log", tmp_path / "flag"
     # first succeeds; second fails on its first attempt only (the flag file remembers it)
@@ -95,7 +77,7 @@ def test_on_failure_restart_runs_only_unfinished_work_again(
     second = task(f"sh -c 'echo second >> {log}; [ -e {flag} ] || {{ touch {flag}; exit 3; }}'")
     spec = job("restart", {"first": first, "second": second}, {"first": ["second"]}, on_failure="restart")
     urn_, job_id, inputs, outs = create(host, "restart", spec)
-    assert client.wait_job(job_id)["State"] == "Failed"
+    assert shared_client.wait_job(job_id)["State"] == "Failed"
     assert lines(log) == ["first", "second"]
 
     d = host.diff(urn_, job_id, outs, inputs, JOB_PROVIDER)
@@ -103,9 +85,9 @@ def test_on_failure_restart_runs_only_unfinished_work_again(
     assert lines(log) == ["first", "second"]  # diff itself starts nothing
     outs = host.update(urn_, job_id, outs, inputs, JOB_PROVIDER)
     assert outs["job_id"] == job_id
-    assert client.wait_job(job_id)["State"] == "Finished"
+    assert shared_client.wait_job(job_id)["State"] == "Finished"
     assert lines(log) == ["first", "second", "second"]  # the finished task did not run again
-    assert client.get(f"/jobs/{job_id}/tasks/first/instances/0").json()["RetryCount"] == 0
+    assert shared_client.get(f"/jobs/{job_id}/tasks/first/instances/0").json()["RetryCount"] == 0
 
     # Finished now: the policy has nothing left to do
     _, outs, _ = host.read(urn_, job_id, outs, inputs)
@@ -113,33 +95,34 @@ def test_on_failure_restart_runs_only_unfinished_work_again(
     host.delete(urn_, job_id, outs)
 
 
-def test_on_failure_replace_submits_a_new_job(host: ProviderHost, client: SignedClient) -> None:
+def test_on_failure_replace_submits_a_new_job(host: ProviderHost, shared_client: SignedClient) -> None:
     spec = job("replace", {"main": task("python3 -c exit(4)")}, on_failure="replace")
     urn_, job_id, inputs, outs = create(host, "replace", spec)
-    assert client.wait_job(job_id)["State"] == "Failed"
+    assert shared_client.wait_job(job_id)["State"] == "Failed"
 
     d = host.diff(urn_, job_id, outs, inputs, JOB_PROVIDER)
     assert d.replaces == ["on_failure"] and d.delete_before_replace
     host.delete(urn_, job_id, outs)  # the engine's delete-before-replace
     new_id, new_outs = host.create(urn_, inputs, JOB_PROVIDER)
     assert new_id != job_id  # the same IdempotentToken's job was deleted: a new generation
-    assert client.get(f"/jobs/{job_id}").status_code == 404
-    assert client.wait_job(new_id)["State"] == "Failed"
+    assert shared_client.get(f"/jobs/{job_id}").status_code == 404
+    assert shared_client.wait_job(new_id)["State"] == "Failed"
     host.delete(urn_, new_id, new_outs)
 
 
-def test_delete_releases_reserved_vms_and_their_sandbox(host: ProviderHost, client: SignedClient) -> None:
+def test_delete_releases_reserved_vms_and_their_sandbox(
+    host: ProviderHost, shared_client: SignedClient
+) -> None:
     reserved = task("python3 -c exit(5)", AutoCluster={**AUTO, "ReserveOnFail": True})
     urn_, job_id, inputs, outs = create(host, "reserved", job("reserved", {"main": reserved}))
-    assert client.wait_job(job_id)["State"] == "Failed"
-    instance = client.get(f"/jobs/{job_id}/tasks/main/instances/0").json()
+    assert shared_client.wait_job(job_id)["State"] == "Failed"
+    instance = shared_client.get(f"/jobs/{job_id}/tasks/main/instances/0").json()
     sandbox = Path(instance["SandboxPath"])
     assert sandbox.is_dir()
-    assert client.get(f"/jobs/{job_id}/tasks/main").json()["ReservedVMCount"] >= 1
+    assert shared_client.get(f"/jobs/{job_id}/tasks/main").json()["ReservedVMCount"] >= 1
     _, outs, _ = host.read(urn_, job_id, outs, inputs)
     assert outs["tasks"]["main"]["auto_cluster"]["reserved"] is True
 
     host.delete(urn_, job_id, outs)
-    assert client.get(f"/jobs/{job_id}").status_code == 404
+    assert shared_client.get(f"/jobs/{job_id}").status_code == 404
     assert not sandbox.exists()  # released with the job, not just hidden behind a 404
-

@@ -11,16 +11,15 @@ checked against what bcsd says through the signed client.
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support.bcsd import BcsdProcess, start_bcsd
+from tests.support.bcsd import BcsdProcess
 from tests.support.client import SignedClient
+from tests.support.waiting import until
 
 from .conftest import REPO, Result, run_deploy
 
@@ -87,36 +86,10 @@ class Project:
         )
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BcsdProcess]:
-    proc = start_bcsd(tmp_path_factory.mktemp("bcsd"))
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def client(service: BcsdProcess) -> Iterator[SignedClient]:
-    c = SignedClient(service.url, service.key_id, service.secret)
-    try:
-        yield c
-    finally:
-        c.close()
-
-
-def until(fn: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := fn():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_lifecycle_through_the_driver(
-    tmp_path: Path, service: BcsdProcess, client: SignedClient
+    tmp_path: Path, shared_bcsd: BcsdProcess, shared_client: SignedClient
 ) -> None:
+    service, client = shared_bcsd, shared_client
     project = Project(tmp_path / "gitops", service)
     project.spec("clusters", "pool", POOL)
     project.spec("jobs", "prio", job_spec("prio", "python3 -c pass"))
@@ -169,8 +142,12 @@ def test_lifecycle_through_the_driver(
     changed = project.deploy("up", "--yes", "--json")
     ops = changed.ops()
     assert ops == {
-        "pool": "update", "auto": "same", "cmd": "replace",
-        "onpool": "same", "prio": "update", "gone": "delete",
+        "pool": "update",
+        "auto": "same",
+        "cmd": "replace",
+        "onpool": "same",
+        "prio": "update",
+        "gone": "delete",
     }
     steps = {s["name"]: s for s in changed.json()["steps"]}
     assert steps["cmd"]["deleteBeforeReplace"] is True and steps["cmd"]["replaces"] == ["DAG"]
