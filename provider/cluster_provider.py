@@ -23,16 +23,13 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from provider import config, outputs, planner
+from provider import config, lifecycle, outputs, planner
 from provider.client import BatchComputeClient
 from provider.errors import BatchComputeError, ProviderError
 from provider.hosting import one_line_errors, quiet_tracebacks
 from provider.idempotency import MAX_GENERATIONS, idempotent_token
 from provider.inputs import URN_KEY, planned
 from provider.waiting import NOT_FOUND
-
-GROUP_IN_PLACE: tuple[str, ...] = ("DesiredVMCount", "SpotStrategy", "SpotPriceLimit")
-TOP_IN_PLACE: tuple[str, ...] = ("UserData", "EnvVars")
 
 
 def _client() -> BatchComputeClient:
@@ -45,17 +42,24 @@ def cluster_spec(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def modify_body(plan: planner.Plan, new: Mapping[str, Any]) -> dict[str, Any]:
-    """The partial ModifyCluster body for the in-place changes of ``plan``."""
+    """The partial ModifyCluster body for the in-place changes of ``plan``: for each one, the
+    subtree of ``new`` that its ``CLUSTER_LIFECYCLE`` rule covers (a group field, or a whole map
+    such as ``UserData``, sent as ``{}`` when removed). The table is the only list of what
+    ModifyCluster may change."""
     body: dict[str, Any] = {}
     for change in plan.changes:
         if change.action != "update":
             continue
-        head, *rest = change.path.split(".")
-        if head in TOP_IN_PLACE:
-            body[head] = new.get(head) or {}
-        elif head == "Groups" and len(rest) >= 2 and rest[1] in GROUP_IN_PLACE:
-            group = (new.get("Groups") or {}).get(rest[0]) or {}
-            body.setdefault("Groups", {}).setdefault(rest[0], {})[rest[1]] = group.get(rest[1])
+        segments = tuple(change.path.split("."))
+        _, depth = lifecycle.covering(lifecycle.CLUSTER_LIFECYCLE, segments)
+        *parents, leaf = segments[:depth]
+        source: Any = new
+        target = body
+        for name in parents:
+            source = (source or {}).get(name)
+            target = target.setdefault(name, {})
+        value = (source or {}).get(leaf)
+        target[leaf] = {} if value is None and depth == 1 else value
     return body
 
 

@@ -50,11 +50,18 @@ def _matches(pattern: tuple[str, ...], segments: tuple[str, ...]) -> bool:
     return all(p == "*" or p == s for p, s in zip(pattern, segments, strict=False))
 
 
-def classify(table: Mapping[str, Rule], segments: tuple[str, ...]) -> Rule:
-    """The rule of the most specific table entry covering ``segments``; REPLACE when none does."""
-    best: tuple[int, Rule] = (-1, REPLACE)
+def covering(table: Mapping[str, Rule], segments: tuple[str, ...]) -> tuple[Rule, int]:
+    """The rule of the most specific table entry covering ``segments`` and that entry's depth
+    (how many leading segments it names); ``(REPLACE, 0)`` when none does. The depth tells an
+    in-place update which subtree to send: ``Groups.g1.DesiredVMCount`` or the whole ``UserData``."""
+    best: tuple[Rule, int] = (REPLACE, 0)
     for key, rule in table.items():
         pattern = tuple(key.split("."))
-        if _matches(pattern, segments) and len(pattern) > best[0]:
-            best = (len(pattern), rule)
-    return best[1]
+        if _matches(pattern, segments) and len(pattern) > best[1]:
+            best = (rule, len(pattern))
+    return best
+
+
+def classify(table: Mapping[str, Rule], segments: tuple[str, ...]) -> Rule:
+    """The rule of the most specific table entry covering ``segments``; REPLACE when none does."""
+    return covering(table, segments)[0]
