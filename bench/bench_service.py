@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sqlite3
 import statistics
@@ -104,7 +105,9 @@ def create_throughput(url: str, key: str, secret: str, cluster_id: str, total: i
     share one GIL) posting signed CreateJob requests."""
     body = job({"a": trivial_task("true", cluster_id=cluster_id)})
     per = total // clients
-    with ProcessPoolExecutor(clients) as pool:
+    # spawn, not fork: forked clients share libuuid's in-process clock state, so their uuid1
+    # signature nonces can collide and the server rightly refuses the replay
+    with ProcessPoolExecutor(clients, mp_context=multiprocessing.get_context("spawn")) as pool:
         list(pool.map(_create_worker, *zip(*[(url, key, secret, body, 5)] * clients, strict=True)))  # warm up
         started = time.perf_counter()
         results = list(

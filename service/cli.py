@@ -97,10 +97,6 @@ def serve(args: argparse.Namespace) -> int:
     from service.credentials import load_credentials
 
     settings = _settings(args)
-    # The local executor's runner threads share this interpreter: every SQLite call releases
-    # the GIL, and with the default 5 ms switch interval the scheduler may wait that long to get
-    # it back after each statement. A shorter interval keeps a state transition at a few ms.
-    sys.setswitchinterval(0.0005)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -1,109 +1,145 @@
 """The default executor: each instance attempt is a process group on this machine.
 
-Each launch runs ``run_instance`` in a worker thread of a bounded pool (threads mostly sit in
-``select`` on a pidfd, so hundreds are cheap). Events go back to the event loop through one
-queue consumed by one task, so the sink sees them in the order they happened (an attempt's
-``InstanceStarted`` always before its ``InstanceExited``) and is never called concurrently.
-Cancelling sets the attempt's ``threading.Event``; the runner notices it within
-``process.STOP_POLL_S`` and kills the whole process group.
+The attempts run in a runner host (``runner_host.py``): one long-lived child process with its
+own interpreter, which runs ``run_instance`` in a bounded thread pool (threads mostly sit in
+``select`` on a pidfd, so hundreds are cheap). bcsd writes launches and stop requests into the
+host's stdin and reads ``InstanceStarted`` / ``InstanceExited`` from its stdout on the event
+loop, so the runners never compete with the API and the scheduler for bcsd's GIL.
+
+Events go to the sink through one FIFO consumed by one task (``delivery.py``), in the order the
+host wrote them (an attempt's ``InstanceStarted`` always before its ``InstanceExited``), and
+the sink is never called concurrently. Cancelling asks the host to set the attempt's stop flag;
+the runner notices it within ``process.STOP_POLL_S`` and kills the whole process group. If the
+host dies, every attempt it held ends with ``NodeLost`` and the next launch starts a new host.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import pickle
 import socket
-import threading
-from concurrent.futures import ThreadPoolExecutor
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from service.executors.base import (
     EventSink,
-    ExecutorEvent,
     InstanceExited,
     InstanceKey,
     InstanceLaunch,
     InstanceStarted,
 )
 from service.executors.delivery import OrderedDelivery
-from service.executors.runner import run_instance
+from service.executors.runner_host import HEADER, encode
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_PARALLEL = 256
+_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])  # where ``service`` is importable from
+_SECRET_ENV = ("BCS_ACCESS_KEY_ID", "BCS_ACCESS_KEY_SECRET")
 
 
 class LocalExecutor:
     """Runs instances as local process groups; implements ``service.executors.base.Executor``."""
 
     def __init__(self, sink: EventSink, *, max_parallel: int | None = None, node: str | None = None) -> None:
-        self._sink = sink
         self._max_parallel = max_parallel or DEFAULT_MAX_PARALLEL
         self._node = node or socket.gethostname()
-        self._node_ip = "127.0.0.1"
-        self._stops: dict[InstanceKey, threading.Event] = {}
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._launched: set[InstanceKey] = set()  # launched, no InstanceExited read yet
+        self._host: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
         self._events = OrderedDelivery(sink)
+        self._started = False
 
     async def start(self) -> None:
-        self._events.start()
-        self._pool = ThreadPoolExecutor(self._max_parallel, thread_name_prefix="bcs-instance")
+        if not self._started:
+            self._events.start()
+            self._started = True
+        await self._spawn_host()
 
     async def launch(self, launch: InstanceLaunch) -> None:
-        if self._pool is None:
+        if not self._started or self._host is None or self._host.returncode is not None:
             await self.start()
-        assert self._pool is not None
-        stop = threading.Event()
-        with self._lock:
-            if launch.key in self._stops:
-                log.warning("ignoring a second launch of %s while it runs", launch.key.label())
-                return
-            self._stops[launch.key] = stop
-        self._pool.submit(self._run, launch, stop)
+        if launch.key in self._launched:
+            log.warning("ignoring a second launch of %s while it runs", launch.key.label())
+            return
+        self._launched.add(launch.key)
+        if not self._send(("launch", launch)):
+            self._lost(launch.key, "the runner host is not running")
 
     async def cancel(self, key: InstanceKey) -> None:
-        with self._lock:
-            stop = self._stops.get(key)
-        if stop is not None:
-            stop.set()
+        if key in self._launched:
+            self._send(("stop", key))
 
     async def close(self) -> None:
         """Stop every attempt (each still reports its ``InstanceExited``), then stop delivering."""
-        if self._pool is None:
+        if not self._started:
             return
-        with self._lock:
-            for stop in self._stops.values():
-                stop.set()
-        pool, self._pool = self._pool, None
-        await asyncio.get_running_loop().run_in_executor(None, pool.shutdown, True)
+        host, reader = self._host, self._reader
+        if host is not None:
+            self._send(("close", None))
+            with contextlib.suppress(Exception):
+                assert host.stdin is not None
+                host.stdin.close()
+            if reader is not None:
+                await reader  # every event the host writes before it exits
+            await host.wait()
+        for key in list(self._launched):
+            self._lost(key, "the executor closed")
+        self._host = self._reader = None
+        self._started = False
         await self._events.drain()
 
     @property
     def running(self) -> int:
         """How many attempts are launched and not yet exited."""
-        with self._lock:
-            return len(self._stops)
+        return len(self._launched)
 
-    # ---- worker threads -----------------------------------------------------------------------
-    def _run(self, launch: InstanceLaunch, stop: threading.Event) -> None:
-        key = launch.key
+    # ---- the runner host ----------------------------------------------------------------------
+    async def _spawn_host(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in _SECRET_ENV}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH", "")) if p)
+        self._host = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "service.executors.runner_host",
+            "--max-parallel", str(self._max_parallel), "--node", self._node,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        self._reader = asyncio.create_task(self._read(self._host), name="runner-host-events")
 
-        def started(pid: int, sandbox_path: str) -> None:
-            now = datetime.now(UTC)
-            self._emit(InstanceStarted(key, now, self._node, self._node_ip, sandbox_path, pid))
+    def _send(self, message: tuple[str, object]) -> bool:
+        host = self._host
+        if host is None or host.stdin is None or host.returncode is not None or host.stdin.is_closing():
+            return False
+        host.stdin.write(encode(message))
+        return True
 
+    async def _read(self, host: asyncio.subprocess.Process) -> None:
+        assert host.stdout is not None
         try:
-            exited = run_instance(launch, stop.is_set, started, node=self._node)
-        except BaseException as exc:  # run_instance never raises; this keeps the promise regardless
-            exited = InstanceExited(
+            while True:
+                head = await host.stdout.readexactly(HEADER.size)
+                event = pickle.loads(await host.stdout.readexactly(HEADER.unpack(head)[0]))
+                if isinstance(event, InstanceExited):
+                    self._launched.discard(event.key)
+                elif not isinstance(event, InstanceStarted):
+                    continue
+                self._events.put(event)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the host exited
+        if self._host is host:
+            self._host = None
+            for key in list(self._launched):
+                self._lost(key, "the runner host exited")
+
+    def _lost(self, key: InstanceKey, why: str) -> None:
+        self._launched.discard(key)
+        self._events.put(
+            InstanceExited(
                 key=key, at=datetime.now(UTC), exit_code=None, error_code="NodeLost",
-                error_message=f"executor failure: {exc}", detail="", node=self._node,
+                error_message=f"executor failure: {why}", detail="", node=self._node,
                 stdout_object="", stderr_object="", sandbox_path="",
             )
-        with self._lock:
-            self._stops.pop(key, None)
-        self._emit(exited)
-
-    def _emit(self, event: ExecutorEvent) -> None:
-        self._events.put_threadsafe(event)
+        )  # fmt: skip
