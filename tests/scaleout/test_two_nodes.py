@@ -66,7 +66,8 @@ def clients(nodes: tuple[BcsdProcess, BcsdProcess]) -> Iterator[tuple[SignedClie
 def recording(marks: Path, then: str = "true") -> str:
     """A command that records its start (file per instance, one line per start) and runs ``then``."""
     target = f"{marks}/$BATCH_COMPUTE_DAG_JOB_ID.$BATCH_COMPUTE_DAG_TASK_ID.$BATCH_COMPUTE_DAG_INSTANCE_ID"
-    return f"sh -c 'echo $PPID >> {target}; {then}'"
+    # the parent is the node's runner host (service/executors/runner_host.py); its parent is bcsd
+    return f"sh -c 'cut -d\" \" -f4 /proc/$PPID/stat >> {target}; {then}'"
 
 
 def starts_in_history(client: SignedClient, job_id: str) -> Counter[tuple[str, int]]:
