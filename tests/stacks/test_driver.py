@@ -146,7 +146,9 @@ def test_secrets_are_encrypted_in_state(toy: ToyProject) -> None:
 
 
 def test_provider_error_is_one_clear_line(toy: ToyProject) -> None:
-    toy.items({"a": {"kind": "small", "size": 1}, "q": {"kind": "x", "fail": "create"}})
+    # q depends on a, so a's create has certainly finished (and been saved) before q fails;
+    # unrelated resources register in no fixed order
+    toy.items({"a": {"kind": "small", "size": 1}, "q": {"kind": "x", "fail": "create", "parent": "a"}})
     result = toy.deploy("up", "--stack", "dev", "--yes")
     assert result.code == 1
     assert "error: q (create): QuotaExhausted.MaxJobCount: The job count quota is exhausted." in result.err
