@@ -41,7 +41,7 @@ def spec_hash(canonical: dict[str, Any]) -> str:
 
 def require_active_cluster(conn: Connection, cluster_id: str) -> None:
     """A named cluster a task is placed on: 404 when unknown, 409 when not Active (reference §12 #11)."""
-    cluster = repo.get_cluster(conn, cluster_id)
+    cluster = repo.cluster_state(conn, cluster_id)
     if cluster is None or cluster.kind != "named":
         raise error("not_found")
     if cluster.state != "Active":
@@ -70,8 +70,11 @@ def accept_job(
             if seen.body_hash != digest:
                 raise error("idempotent_token_mismatch")
             return seen.resource_id, None, canonical
-    problems = quota_errors(job, settings.quotas, repo.count_jobs(conn))
-    if problems:
+    # MaxJobCount counts stored jobs (any state; DeleteJob and AutoRelease give the slot back)
+    max_jobs = settings.quotas.max_job_count
+    at_limit = not repo.claim_job_slot(conn, max_jobs)
+    problems = quota_errors(job, settings.quotas, max_jobs if at_limit else 0)
+    if problems:  # the transaction rolls back, so a refused create keeps no slot
         raise problems[0]
     tasks_spec: dict[str, Any] = canonical["DAG"]["Tasks"]
     deps: dict[str, list[str]] = canonical["DAG"].get("Dependencies") or {}
@@ -82,12 +85,14 @@ def accept_job(
     now = time.time()
     job_id = new_job_id()
     task_rows, inst_rows, task_views = [], [], {}
+    checked: set[str] = set()
     for ordinal, (name, model) in enumerate(job.dag.tasks.items()):
         spec = tasks_spec[name]
         choice = effective_cluster(model)
         cluster_id = choice.cluster_id or ""
-        if cluster_id:
+        if cluster_id and cluster_id not in checked:  # tasks often share one cluster
             require_active_cluster(conn, cluster_id)
+            checked.add(cluster_id)
         auto = spec.get("AutoCluster") or {}
         count = int(spec.get("InstanceCount") or 1)
         task_rows.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
+from service.store import repo
 from service.store.database_url import DatabaseUnavailable, driver_url, masked
 from service.store.schema import metadata
 
@@ -29,6 +30,8 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     try:
         metadata.create_all(engine)
+        with engine.begin() as conn:
+            repo.init_job_counter(conn)
     except OperationalError as exc:  # unreachable server, bad password: one clear line, no secret
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"

@@ -1,16 +1,23 @@
 """Reads and writes of the bcsd store. Every function takes an open SQLAlchemy ``Connection``
-(the caller owns the transaction, so one accepted change = one commit)."""
+(the caller owns the transaction, so one accepted change = one commit).
+
+The statements of the create and scheduler hot paths are built once at import, with bind
+parameters (``bindparam("w_…")``; the ``w_`` prefix keeps them apart from the SET columns):
+building a Core statement and its cache key per call cost more than running it on SQLite.
+An UPDATE executed with a values dict sets exactly the keys given (compiled once per key set).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.store.schema import (
     clusters,
+    counters,
     groups,
     idempotency,
     instances,
@@ -25,24 +32,75 @@ from service.store.schema import (
 
 STATES = ("Waiting", "Running", "Finished", "Failed", "Stopped")
 
+_INSERT_JOB = insert(jobs)
+_INSERT_TASKS = insert(tasks)
+_INSERT_INSTANCES = insert(instances)
+_GET_JOB = select(jobs).where(jobs.c.id == bindparam("w_job"))
+_SET_JOB = update(jobs).where(jobs.c.id == bindparam("w_job"))
+_SET_TASK = update(tasks).where(
+    and_(tasks.c.job_id == bindparam("w_job"), tasks.c.name == bindparam("w_task"))
+)
+_SET_INSTANCE = update(instances).where(
+    and_(
+        instances.c.job_id == bindparam("w_job"),
+        instances.c.task_name == bindparam("w_task"),
+        instances.c.instance_id == bindparam("w_idx"),
+    )
+)
+_INSERT_TRANSITIONS = insert(transitions)
+
+# ---------------------------------------------------------------- the stored-job counter (MaxJobCount)
+
+JOB_COUNTER = "jobs"
+_CLAIM_JOB = (
+    update(counters)
+    .where(and_(counters.c.name == JOB_COUNTER, counters.c.value < bindparam("w_max")))
+    .values(value=counters.c.value + 1)
+)
+_UNCOUNT_JOB = update(counters).where(counters.c.name == JOB_COUNTER).values(value=counters.c.value - 1)
+
+
+def init_job_counter(conn: Connection) -> None:
+    """Create the counter row from ``COUNT(*)`` once (a data dir from before the counter, or a
+    fresh one); every insert/delete of a job moves it in the same transaction afterwards."""
+    if conn.execute(select(counters.c.value).where(counters.c.name == JOB_COUNTER)).first() is not None:
+        return
+    total = conn.execute(select(func.count()).select_from(jobs)).scalar_one()
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(counters).values(name=JOB_COUNTER, value=total))
+    except IntegrityError:  # another node starting at the same moment inserted it
+        pass
+
+
+def claim_job_slot(conn: Connection, max_jobs: int) -> bool:
+    """Count one more stored job unless ``max_jobs`` are stored already: one conditional UPDATE,
+    O(1) whatever the table holds, and atomic across nodes (the row lock serializes creates on
+    PostgreSQL until their commit; a rolled-back create gives its slot back)."""
+    return conn.execute(_CLAIM_JOB, {"w_max": max_jobs}).rowcount == 1
+
+
+def stored_job_count(conn: Connection) -> int:
+    return conn.execute(select(counters.c.value).where(counters.c.name == JOB_COUNTER)).scalar() or 0
+
+
 # ---------------------------------------------------------------- jobs
 
 
 def insert_job(
     conn: Connection, job: dict[str, Any], task_rows: list[dict[str, Any]], inst_rows: list[dict[str, Any]]
 ) -> None:
-    conn.execute(insert(jobs), [job])
-    conn.execute(insert(tasks), task_rows)
-    if inst_rows:
-        conn.execute(insert(instances), inst_rows)
+    """One row per statement for the job, ``executemany`` for tasks and instances."""
+    conn.execute(_INSERT_JOB, job)
+    conn.execute(_INSERT_TASKS, task_rows if len(task_rows) > 1 else task_rows[0])
+    if len(inst_rows) == 1:
+        conn.execute(_INSERT_INSTANCES, inst_rows[0])
+    elif inst_rows:
+        conn.execute(_INSERT_INSTANCES, inst_rows)
 
 
 def get_job(conn: Connection, job_id: str) -> Row | None:
-    return conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
-
-
-def count_jobs(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(jobs)).scalar_one()
+    return conn.execute(_GET_JOB, {"w_job": job_id}).first()
 
 
 def list_jobs(
@@ -86,13 +144,15 @@ def job_metrics(conn: Connection, job_ids: Sequence[str]) -> dict[str, tuple[dic
 
 
 def set_job(conn: Connection, job_id: str, **values: Any) -> None:
-    conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+    conn.execute(_SET_JOB, {"w_job": job_id, **values})
 
 
 def delete_job(conn: Connection, job_id: str) -> None:
+    """Delete the job's rows and uncount it (MaxJobCount counts stored jobs)."""
     for table in (instances, tasks, transitions):
         conn.execute(delete(table).where(table.c.job_id == job_id))
-    conn.execute(delete(jobs).where(jobs.c.id == job_id))
+    if conn.execute(delete(jobs).where(jobs.c.id == job_id)).rowcount:
+        conn.execute(_UNCOUNT_JOB)
 
 
 def active_jobs(conn: Connection) -> list[Row]:
@@ -122,7 +182,7 @@ def task_instance_metrics(conn: Connection, job_id: str) -> dict[str, dict[str, 
 
 
 def set_task(conn: Connection, job_id: str, name: str, **values: Any) -> None:
-    conn.execute(update(tasks).where(and_(tasks.c.job_id == job_id, tasks.c.name == name)).values(**values))
+    conn.execute(_SET_TASK, {"w_job": job_id, "w_task": name, **values})
 
 
 def task_instances(
@@ -144,13 +204,7 @@ def job_instances(conn: Connection, job_id: str) -> list[Row]:
 
 
 def set_instance(conn: Connection, job_id: str, task: str, idx: int, **values: Any) -> None:
-    conn.execute(
-        update(instances)
-        .where(
-            and_(instances.c.job_id == job_id, instances.c.task_name == task, instances.c.instance_id == idx)
-        )
-        .values(**values)
-    )
+    conn.execute(_SET_INSTANCE, {"w_job": job_id, "w_task": task, "w_idx": idx, **values})
 
 
 def running_instances(conn: Connection) -> list[Row]:
@@ -161,8 +215,10 @@ def running_instances(conn: Connection) -> list[Row]:
 
 
 def log_transitions(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(transitions), rows)
+    if len(rows) == 1:
+        conn.execute(_INSERT_TRANSITIONS, rows[0])
+    elif rows:
+        conn.execute(_INSERT_TRANSITIONS, rows)
 
 
 def history(conn: Connection, job_id: str) -> list[Row]:
@@ -216,8 +272,17 @@ def insert_cluster(conn: Connection, row: dict[str, Any], group_rows: list[dict[
         conn.execute(insert(groups), group_rows)
 
 
+_GET_CLUSTER = select(clusters).where(clusters.c.id == bindparam("w_cluster"))
+_CLUSTER_STATE = select(clusters.c.kind, clusters.c.state).where(clusters.c.id == bindparam("w_cluster"))
+
+
 def get_cluster(conn: Connection, cluster_id: str) -> Row | None:
-    return conn.execute(select(clusters).where(clusters.c.id == cluster_id)).first()
+    return conn.execute(_GET_CLUSTER, {"w_cluster": cluster_id}).first()
+
+
+def cluster_state(conn: Connection, cluster_id: str) -> Row | None:
+    """(kind, state) only: what CreateJob checks, without decoding the stored description."""
+    return conn.execute(_CLUSTER_STATE, {"w_cluster": cluster_id}).first()
 
 
 def list_clusters(conn: Connection, marker: str, limit: int) -> tuple[list[Row], str]:
@@ -269,27 +334,28 @@ def delete_vms(conn: Connection, ids: Sequence[str]) -> None:
         conn.execute(delete(vms).where(vms.c.id.in_(ids)))
 
 
+_FREE_VMS = (
+    select(vms.c.id)
+    .where(and_(vms.c.cluster_id == bindparam("w_cluster"), vms.c.busy_job == "", vms.c.state == "Running"))
+    .order_by(vms.c.id)
+    .limit(bindparam("w_limit"))
+    .with_for_update(skip_locked=True)
+)
+_SET_VM = update(vms).where(vms.c.id == bindparam("w_vm"))
+
+
 def free_vms(conn: Connection, cluster_id: str, limit: int) -> list[str]:
     """Free slots of a cluster, locked for this transaction (SKIP LOCKED: two bcsd nodes on one
     PostgreSQL never hand out the same slot)."""
-    query = (
-        select(vms.c.id)
-        .where(and_(vms.c.cluster_id == cluster_id, vms.c.busy_job == "", vms.c.state == "Running"))
-        .order_by(vms.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return [r.id for r in conn.execute(query)]
+    return [r.id for r in conn.execute(_FREE_VMS, {"w_cluster": cluster_id, "w_limit": limit})]
 
 
 def occupy_vm(conn: Connection, vm_id: str, job_id: str, task: str, idx: int) -> None:
-    conn.execute(
-        update(vms).where(vms.c.id == vm_id).values(busy_job=job_id, busy_task=task, busy_instance=idx)
-    )
+    conn.execute(_SET_VM, {"w_vm": vm_id, "busy_job": job_id, "busy_task": task, "busy_instance": idx})
 
 
 def free_vm(conn: Connection, vm_id: str) -> None:
-    conn.execute(update(vms).where(vms.c.id == vm_id).values(busy_job="", busy_task="", busy_instance=-1))
+    conn.execute(_SET_VM, {"w_vm": vm_id, "busy_job": "", "busy_task": "", "busy_instance": -1})
 
 
 def free_all_busy_vms(conn: Connection) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from tests.service.jobspec import job, task
+from tests.support.bcsd import start_bcsd
 from tests.support.client import SignedClient
+from tests.support.waiting import until
 
 
 def wait_state(client: SignedClient, job_id: str, *states: str, timeout: float = 30) -> dict:
@@ -176,3 +179,28 @@ def test_description_is_the_defaulted_body_with_unknown_keys(shared_client: Sign
     desc = client.get(f"/jobs/{job_id}", "description").json()
     assert desc["Id"] == job_id and desc["WriteSupport"] is True
     assert desc["DAG"]["Tasks"]["a"]["Foo"] == "bar" and desc["DAG"]["Tasks"]["a"]["Timeout"] == 86400
+
+
+def test_max_job_count_counts_stored_jobs_across_deletes_and_restarts(tmp_path: Path) -> None:
+    """MaxJobCount counts stored jobs in any state: DeleteJob and AutoRelease give a slot back,
+    a refused create keeps none, and the count survives a restart (a counter row, not COUNT)."""
+    bcsd = start_bcsd(tmp_path, max_job_count=2)
+    try:
+        with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
+            first = client.create_job(job({"a": task("true")}))
+            wait_state(client, first, "Finished")
+            released = client.create_job(job({"a": task("true")}, AutoRelease=True))
+            until(lambda: client.get(f"/jobs/{released}").status_code == 410, "AutoRelease", timeout=30)
+            second = client.create_job(job({"a": task("true")}))
+            r = client.post("/jobs", job({"a": task("true", timeout=10**7)}))
+            assert r.json()["Code"] == "QuotaExhausted.MaxJobCount"  # MaxJobCount is reported first
+            r = client.post("/jobs", job({"a": task("true")}))
+            assert r.status_code == 403 and r.json()["Code"] == "QuotaExhausted.MaxJobCount"
+            wait_state(client, second, "Finished")
+            bcsd.restart()
+            r = client.post("/jobs", job({"a": task("true")}))
+            assert r.status_code == 403 and r.json()["Code"] == "QuotaExhausted.MaxJobCount"
+            assert client.delete(f"/jobs/{first}").status_code == 204
+            client.create_job(job({"a": task("true")}))
+    finally:
+        bcsd.stop()
