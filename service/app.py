@@ -4,12 +4,10 @@ front; the routes; one error renderer (``service.http_errors``)."""
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -35,15 +33,12 @@ def build_executor(settings: Settings, sink: EventSink) -> Executor:
     if settings.executor == "dask":
         from service.executors.dask import DaskExecutor
 
-        cls: Any = DaskExecutor
-        options = {"address": settings.dask_scheduler, "scheduler_address": settings.dask_scheduler}
-    else:
-        from service.executors.local import LocalExecutor
+        return DaskExecutor(
+            sink, settings.dask_scheduler, unschedulable_timeout_s=settings.dask_unschedulable_timeout_s
+        )
+    from service.executors.local import LocalExecutor
 
-        cls = LocalExecutor
-        options = {"max_workers": settings.running_limit, "max_parallel": settings.running_limit}
-    accepted = inspect.signature(cls).parameters
-    return cls(sink, **{k: v for k, v in options.items() if k in accepted})
+    return LocalExecutor(sink, max_parallel=settings.running_limit)
 
 
 def create_app(settings: Settings, creds: Credentials) -> FastAPI:

@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--database-url", default="", help="SQLAlchemy URL; default sqlite:///DATA_DIR/bcsd.db")
     s.add_argument("--executor", choices=["local", "dask"], default="local")
     s.add_argument("--dask-scheduler", default="", help="tcp://HOST:PORT of the Dask scheduler")
+    s.add_argument(
+        "--dask-unschedulable-timeout", type=float, default=300.0,
+        help="seconds an instance may wait for a Dask worker offering its resources before it fails",
+    )  # fmt: skip
     s.add_argument("--object-store", default="", help='JSON fsspec options, e.g. {"protocol": "s3", ...}')
     s.add_argument("--max-running", type=int, default=0, help="instances running at once (0 = 8 x CPUs)")
     s.add_argument("--auto-cluster-max-vms", type=int, default=64)
@@ -73,6 +77,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         database_url=args.database_url,
         executor=args.executor,
         dask_scheduler=args.dask_scheduler,
+        dask_unschedulable_timeout_s=args.dask_unschedulable_timeout,
         object_store=json.loads(args.object_store) if args.object_store else {},
         quotas=Quotas(
             max_job_count=args.max_job_count,

@@ -45,6 +45,7 @@ class Settings:
     database_url: str = ""  # "" -> sqlite:///DATA_DIR/bcsd.db
     executor: ExecutorKind = "local"
     dask_scheduler: str = ""
+    dask_unschedulable_timeout_s: float = 300.0  # fail an instance no Dask worker can ever host
     object_store: dict[str, str] = field(default_factory=dict)  # e.g. {"protocol": "s3", ...}
     quotas: Quotas = field(default_factory=Quotas)  # api's table: one definition of the defaults
     max_body_bytes: int = 256 * 1024  # reference §11: x-acs-body-rawsize 0-256 KB

@@ -60,6 +60,7 @@ class Scheduler:
         self.on_launch: Any = None  # metrics hooks
         self.on_exit: Any = None
         self._inbox: list[ExecutorEvent] = []
+        self._waiting_noted: set[str] = set()  # jobs whose Message says why an instance waits
         self._signal = asyncio.Event()
         # which jobs the next placement pass looks at (touched, or unblocked by a freed VM/budget)
         self.waiting = WaitIndex()
@@ -155,6 +156,7 @@ class Scheduler:
         self.views.pop(job_id, None)
         self.specs.pop(job_id, None)
         self.waiting.forget(job_id)
+        self._waiting_noted.discard(job_id)
         for key in [k for k in self.auto_clusters if k[0] == job_id]:
             del self.auto_clusters[key]
 
@@ -200,9 +202,14 @@ class Scheduler:
                 node=event.node, node_ip=event.node_ip, sandbox_path=event.sandbox_path,
                 pid=getattr(event, "pid", 0) or None,
             )  # fmt: skip
+            if k.job_id in self._waiting_noted:  # only jobs that were told why they wait
+                self._waiting_noted.discard(k.job_id)
+                repo.note_waiting(conn, k.job_id, "")
             return []
         if isinstance(event, InstanceWaiting):
             repo.set_instance(conn, k.job_id, k.task_name, k.instance_id, detail=event.reason)
+            repo.note_waiting(conn, k.job_id, f"{k.task_name}.{k.instance_id}: {event.reason}")
+            self._waiting_noted.add(k.job_id)
             return []
         assert isinstance(event, InstanceExited)
         slot = self.running.get((k.job_id, k.task_name, k.instance_id))

@@ -147,6 +147,22 @@ def set_job(conn: Connection, job_id: str, **values: Any) -> None:
     conn.execute(_SET_JOB, {"w_job": job_id, **values})
 
 
+WAITING_NOTE = "waiting: "
+"""Prefix of a job Message that says why an instance cannot be placed yet (reasons of the
+Failed/Stopped states are never overwritten by it, and a started instance clears only it)."""
+
+
+def note_waiting(conn: Connection, job_id: str, reason: str) -> None:
+    """Show on the job why one of its instances waits (``reason``), or clear that note (``""``)."""
+    current = jobs.c.message
+    conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .where((current == "") | current.startswith(WAITING_NOTE, autoescape=True))
+        .values(message=WAITING_NOTE + reason if reason else "")
+    )
+
+
 def delete_job(conn: Connection, job_id: str) -> None:
     """Delete the job's rows and uncount it (MaxJobCount counts stored jobs)."""
     for table in (instances, tasks, transitions):
