@@ -27,7 +27,7 @@ from provider import config, lifecycle, outputs, planner
 from provider.client import BatchComputeClient
 from provider.errors import BatchComputeError, ProviderError
 from provider.hosting import one_line_errors, quiet_tracebacks
-from provider.idempotency import MAX_GENERATIONS, idempotent_token
+from provider.idempotency import MAX_GENERATIONS, submit
 from provider.inputs import URN_KEY, planned
 from provider.waiting import NOT_FOUND
 
@@ -99,16 +99,20 @@ class ClusterProvider(ResourceProvider):
         urn = str(inputs.get(URN_KEY) or spec.get("Name", ""))
         canonical = planner.canonical_cluster_spec(spec)
         with _client() as client:
-            for generation in range(MAX_GENERATIONS):
-                cluster_id = client.create_cluster(spec, idempotent_token(urn, canonical, generation))
+
+            def alive(cluster_id: str) -> bool:
                 try:
-                    live = client.get_cluster(cluster_id)
+                    return client.get_cluster(cluster_id).get("State") != "Deleting"
                 except BatchComputeError as exc:
                     if exc.code != NOT_FOUND:
                         raise
-                    continue
-                if live.get("State") != "Deleting":
-                    return CreateResult(cluster_id, {**inputs, **outputs.cluster_outputs(live)})
+                    return False
+
+            cluster_id = submit(lambda token: client.create_cluster(spec, token), alive, urn, canonical)
+            if cluster_id is not None:
+                return CreateResult(
+                    cluster_id, {**inputs, **outputs.cluster_outputs(client.get_cluster(cluster_id))}
+                )
         raise ProviderError(f"cluster {urn}: {MAX_GENERATIONS} earlier clusters with this spec were deleted")
 
     @one_line_errors("update")

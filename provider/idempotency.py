@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MAX_GENERATIONS = 16
@@ -23,3 +23,16 @@ def idempotent_token(urn: str, canonical: Mapping[str, Any], generation: int = 0
     """``bcs_`` + 60 hex chars: 64 characters of ``[A-Za-z0-9_]`` (reference §5.1)."""
     text = json.dumps([urn, canonical, generation], sort_keys=True, separators=(",", ":"), default=str)
     return _PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:60]
+
+
+def submit(
+    create: Callable[[str], str], alive: Callable[[str], bool], urn: str, canonical: Mapping[str, Any]
+) -> str | None:
+    """Create with the first token whose resource still exists: ``create(token)`` returns the id
+    the service answers (the earlier one for a token it has seen), ``alive(id)`` says whether it
+    is still there. ``None`` when every generation's resource was deleted."""
+    for generation in range(MAX_GENERATIONS):
+        resource_id = create(idempotent_token(urn, canonical, generation))
+        if alive(resource_id):
+            return resource_id
+    return None

@@ -27,12 +27,9 @@ from provider import config, failure_policy, outputs, planner
 from provider.client import BatchComputeClient
 from provider.errors import BatchComputeError
 from provider.hosting import one_line_errors, quiet_tracebacks
-from provider.idempotency import MAX_GENERATIONS, idempotent_token
+from provider.idempotency import MAX_GENERATIONS, submit
 from provider.inputs import URN_KEY, api_spec, input_failures, planned, wait_timeout
 from provider.waiting import NOT_FOUND, RELEASED, TERMINAL, wait_for_state, wait_until_finished
-
-IN_PLACE_FIELDS: tuple[str, ...] = ("Priority", "Description", "Notification")
-"""Top-level fields sent with the ``PATCH /jobs/{id}`` extension."""
 
 STOP_TIMEOUT = 120.0
 GONE = (NOT_FOUND, RELEASED)
@@ -48,18 +45,34 @@ def _observe(client: BatchComputeClient, job_id: str, spec: Mapping[str, Any]) -
 
 def _submit(client: BatchComputeClient, urn: str, spec: dict[str, Any]) -> str:
     """CreateJob with a deterministic token; skip generations whose job was since deleted."""
-    canonical = planner.canonical_job_spec(spec)
-    for generation in range(MAX_GENERATIONS):
-        job_id = client.create_job(spec, idempotent_token(urn, canonical, generation))
+
+    def alive(job_id: str) -> bool:
         try:
             client.get_job(job_id)
-            return job_id
         except BatchComputeError as exc:
             if exc.code not in GONE:
                 raise
-    raise BatchComputeError(
-        "IdempotentTokenExhausted", f"{MAX_GENERATIONS} earlier jobs of {urn} were deleted", 0
-    )
+            return False
+        return True
+
+    canonical = planner.canonical_job_spec(spec)
+    job_id = submit(lambda token: client.create_job(spec, token), alive, urn, canonical)
+    if job_id is None:
+        raise BatchComputeError(
+            "IdempotentTokenExhausted", f"{MAX_GENERATIONS} earlier jobs of {urn} were deleted", 0
+        )
+    return job_id
+
+
+def patch_body(plan: planner.Plan, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``PATCH /jobs/{id}`` body of ``plan``'s in-place changes: every top-level API field an
+    update touches (JOB_LIFECYCLE decides which may change in place; provider-only keys such as
+    ``wait_for`` send nothing), with its canonical value, so a removed field goes back to its
+    default."""
+    fields = {c.path.split(".", 1)[0] for c in plan.changes if c.action == "update"}
+    sent = fields - set(planner.PROVIDER_ONLY_KEYS)
+    canonical = planner.canonical_job_spec(spec) if sent else {}
+    return {field: canonical.get(field) for field in sorted(sent)}
 
 
 class JobProvider(ResourceProvider):
@@ -107,11 +120,7 @@ class JobProvider(ResourceProvider):
         if olds.get("released"):
             return UpdateResult({**inputs, **{k: olds[k] for k in outputs.JOB_OUTPUTS if k in olds}})
         plan = planner.plan_job(planned(outputs.inputs_of(olds)), planned(inputs))
-        patch = {
-            field: api_spec(inputs).get(field, "" if field == "Description" else {})
-            for field in IN_PLACE_FIELDS
-            if any(c.path.split(".", 1)[0] == field for c in plan.changes)
-        }
+        patch = patch_body(plan, api_spec(inputs))
         spec = api_spec(inputs)
         with _client() as client:
             if patch:
