@@ -29,6 +29,7 @@ from provider.errors import BatchComputeError, ProviderError
 from provider.hosting import one_line_errors, quiet_tracebacks
 from provider.idempotency import MAX_GENERATIONS, submit
 from provider.inputs import URN_KEY, planned
+from provider.pulumi_diff import diff_result
 from provider.waiting import NOT_FOUND
 
 
@@ -85,12 +86,7 @@ class ClusterProvider(ResourceProvider):
     @one_line_errors("diff")
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         plan = planner.plan_cluster(planned(outputs.inputs_of(olds)), planned(outputs.inputs_of(news)))
-        return DiffResult(
-            changes=plan.action != "same",
-            replaces=list(plan.replaces),
-            stables=[],
-            delete_before_replace=plan.delete_before_replace,
-        )
+        return diff_result(plan)
 
     @one_line_errors("create")
     def create(self, props: dict[str, Any]) -> CreateResult:

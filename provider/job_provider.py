@@ -29,6 +29,7 @@ from provider.errors import BatchComputeError
 from provider.hosting import one_line_errors, quiet_tracebacks
 from provider.idempotency import MAX_GENERATIONS, submit
 from provider.inputs import URN_KEY, api_spec, input_failures, planned, wait_timeout
+from provider.pulumi_diff import NO_CHANGES, diff_result
 from provider.waiting import NOT_FOUND, RELEASED, TERMINAL, wait_for_state, wait_until_finished
 
 STOP_TIMEOUT = 120.0
@@ -93,15 +94,10 @@ class JobProvider(ResourceProvider):
     @one_line_errors("diff")
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if (news.get("on_failure") or "keep") == "keep" and _unchanged(olds, news):
-            return DiffResult(changes=False, replaces=[], stables=[], delete_before_replace=False)
+            return NO_CHANGES
         plan = planner.plan_job(planned(outputs.inputs_of(olds)), planned(outputs.inputs_of(news)))
         plan = failure_policy.apply(plan, id_, olds, news)
-        return DiffResult(
-            changes=plan.action != "same",
-            replaces=list(plan.replaces),
-            stables=[],
-            delete_before_replace=plan.delete_before_replace,
-        )
+        return diff_result(plan)
 
     @one_line_errors("create")
     def create(self, props: dict[str, Any]) -> CreateResult:
