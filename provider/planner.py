@@ -188,13 +188,15 @@ def _jsonable(value: Any) -> Any:
     return None if value is _ABSENT else value
 
 
-def _job_reason(path: str, segments: tuple[str, ...], old: Any, new: Any, rule: Rule) -> str:
+def _what(path: str, old: Any, new: Any) -> str:
+    """``path added`` / ``removed`` / ``changed``: the first half of every reason."""
     if old is _ABSENT:
-        what = f"{path} added"
-    elif new is _ABSENT:
-        what = f"{path} removed"
-    else:
-        what = f"{path} changed"
+        return f"{path} added"
+    return f"{path} removed" if new is _ABSENT else f"{path} changed"
+
+
+def _job_reason(path: str, segments: tuple[str, ...], old: Any, new: Any, rule: Rule) -> str:
+    what = _what(path, old, new)
     if rule == UPDATE:
         return f"{what}; updated in place"
     if segments[0] == "triggers":
@@ -208,12 +210,7 @@ def _job_reason(path: str, segments: tuple[str, ...], old: Any, new: Any, rule: 
 
 
 def _cluster_reason(path: str, segments: tuple[str, ...], old: Any, new: Any, rule: Rule) -> str:
-    if old is _ABSENT:
-        what = f"{path} added"
-    elif new is _ABSENT:
-        what = f"{path} removed"
-    else:
-        what = f"{path} changed"
+    what = _what(path, old, new)
     if rule == UPDATE:
         return f"{what}; modified in place (ModifyCluster)"
     return f"{what}; the cluster is replaced (a new one is created before the old one is deleted)"
