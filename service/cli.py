@@ -13,9 +13,21 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from api import Quotas
 from service.config import Settings
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """An argparse type: a JSON object of option strings (a bad value is a usage error, not a trace)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. {\"protocol\": \"s3\"}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
         "--dask-unschedulable-timeout", type=float, default=300.0,
         help="seconds an instance may wait for a Dask worker offering its resources before it fails",
     )  # fmt: skip
-    s.add_argument("--object-store", default="", help='JSON fsspec options, e.g. {"protocol": "s3", ...}')
+    s.add_argument(
+        "--object-store", type=json_object, default={},
+        help='JSON fsspec options, e.g. {"protocol": "s3", ...}',
+    )  # fmt: skip
     s.add_argument("--max-running", type=int, default=0, help="instances running at once (0 = 8 x CPUs)")
     s.add_argument("--auto-cluster-max-vms", type=int, default=64)
     s.add_argument("--max-job-count", type=int, default=Quotas().max_job_count)
@@ -54,10 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     store_help = "JSON object-store options (as for serve)"
     store = argparse.ArgumentParser(add_help=False)
     store.add_argument("--data-dir", default=argparse.SUPPRESS, help=data_help)
-    store.add_argument("--object-store", default=argparse.SUPPRESS, help=store_help)
+    store.add_argument("--object-store", type=json_object, default=argparse.SUPPRESS, help=store_help)
     o = sub.add_parser("oss", help="the object store behind oss://")
     o.add_argument("--data-dir", default="./bcsd-data", help=data_help)
-    o.add_argument("--object-store", default="", help=store_help)
+    o.add_argument("--object-store", type=json_object, default={}, help=store_help)
     osub = o.add_subparsers(dest="oss_command", required=True)
     cp = osub.add_parser("cp", parents=[store], help="copy a file or folder into oss://")
     cp.add_argument("src")
@@ -78,7 +93,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         executor=args.executor,
         dask_scheduler=args.dask_scheduler,
         dask_unschedulable_timeout_s=args.dask_unschedulable_timeout,
-        object_store=json.loads(args.object_store) if args.object_store else {},
+        object_store=args.object_store,
         quotas=Quotas(
             max_job_count=args.max_job_count,
             max_job_task_count=args.max_job_task_count,
@@ -115,8 +130,7 @@ def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from service.objectstore import ObjectStore
 
     data_dir = Path(args.data_dir).resolve()
-    options = json.loads(args.object_store) if args.object_store else {}
-    settings = Settings(data_dir=data_dir, object_store=options)
+    settings = Settings(data_dir=data_dir, object_store=args.object_store)
     return ObjectStore.from_config(settings.object_store_options)
 
 

@@ -43,3 +43,14 @@ def test_missing_object_and_missing_source_are_one_line_errors(tmp_path: Path) -
     absent = bcsd_oss("cp", str(tmp_path / "absent"), "oss://b/x", "--data-dir", str(tmp_path))
     assert absent.returncode != 0
     assert "does not exist" in absent.stderr and "Traceback" not in absent.stderr
+
+
+@pytest.mark.parametrize("value, why", [("{bad", "not valid JSON"), ("[1]", "must be a JSON object")])
+def test_bad_object_store_option_is_a_usage_error(tmp_path: Path, value: str, why: str) -> None:
+    for argv in (
+        [str(BCSD), "serve", "--data-dir", str(tmp_path), "--object-store", value],
+        [str(BCSD), "oss", "ls", "oss://b/", "--data-dir", str(tmp_path), "--object-store", value],
+    ):
+        got = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert got.returncode == 2, got.stderr
+        assert f"argument --object-store: {why}" in got.stderr and "Traceback" not in got.stderr
