@@ -9,8 +9,11 @@ bcsd oss ls oss://bucket/logs/
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -120,9 +123,19 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Listen before anything starts, so a busy port is one clear line (not a "ready" line followed
+    # by uvicorn's bind error) and "ready" is only logged once connections are really accepted.
+    try:
+        listener = socket.create_server((settings.host, settings.port))
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        print(f"bcsd serve: cannot listen on {settings.host}:{settings.port}: {why}", file=sys.stderr)
+        return 1
+    settings = dataclasses.replace(settings, port=listener.getsockname()[1])  # --port 0: the real one
     creds = load_credentials(settings.data_dir)
     app = create_app(settings, creds)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server.run(sockets=[listener])
     return 0
 
 
