@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from provider.driver.engine import Engine
 from provider.driver.monitor import run_program
-from provider.driver.project import load_project, load_stack_config, qualify
+from provider.driver.project import ProjectError, load_project, load_stack_config, qualify
 from provider.driver.provider_host import ProviderHost
 from provider.driver.render import progress_line
 from provider.driver.secrets import reveal
@@ -61,6 +61,11 @@ def run(
 ) -> Outcome:
     """Run one command against one stack; ``preview`` makes up/refresh/destroy change nothing."""
     project = load_project(cwd)
+    if not project.stack_file(stack).is_file() and not (state_dir(cwd) / f"{stack}.json").is_file():
+        raise ProjectError(
+            f"no stack named '{stack}': {project.stack_file(stack)} does not exist and the stack has no state"
+            f" (create it with `bcs-deploy config set --stack {stack} KEY VALUE`)"
+        )
     config = load_stack_config(project, stack)
     for key, value in (overrides or {}).items():
         config.values[qualify(key, project.name)] = value

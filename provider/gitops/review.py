@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from provider.driver.project import load_project
+from provider.driver.project import ProjectError, load_project
 from provider.gitops.masking import mask_value
 from provider.gitops.sources import check_revision, fs_source, git_source, repo_root
 from provider.gitops.specs import SpecError, StackSettings, load_stack_specs
@@ -54,6 +54,10 @@ def plan_markdown(cwd: Path, stack: str, base: str) -> tuple[str, int]:
     base_read, base_list = git_source(repo, base, program_rel)
     base_config = git_source(repo, base, ".")[0](str(config_rel))
     head_config = project.stack_file(stack).read_text() if project.stack_file(stack).is_file() else None
+    if head_config is None and base_config is None:
+        raise ProjectError(
+            f"no stack named '{stack}': {config_rel} exists neither at {base} nor in the working tree"
+        )
     title = f"### BatchCompute plan for stack `{stack}` (against `{base}`)"
     try:
         settings = _settings(head_config, project.name)

@@ -170,3 +170,10 @@ def test_program_error_without_traceback(toy: ToyProject, tmp_path: Path) -> Non
     assert result.code == 1
     assert "Traceback" not in result.err
     assert "items" in result.err or "flow" in result.err
+
+
+def test_unknown_stack_is_a_clear_error(toy: ToyProject) -> None:
+    result = toy.deploy("preview", "--stack", "nosuch")
+    assert result.code == 1
+    assert "no stack named 'nosuch'" in result.err and "Traceback" not in result.err
+    assert not (toy.root / ".bcs" / "state" / "nosuch.json").exists()
