@@ -226,6 +226,14 @@ class DaskExecutor:
 
     async def _collect(self, attempt: _Attempt) -> None:
         try:
+            await self._collect_result(attempt)
+        finally:
+            # only now is nobody watching the attempt's stop Event: the task has ended (or Dask
+            # dropped it); clearing it earlier would hide a stop from a worker about to run it
+            self._spawn(self._forget(attempt.run_key))
+
+    async def _collect_result(self, attempt: _Attempt) -> None:
+        try:
             exited, started = await attempt.future
         except asyncio.CancelledError as exc:
             if attempt.finished or type(exc) is asyncio.CancelledError:
@@ -269,7 +277,6 @@ class DaskExecutor:
         self._attempts.pop(attempt.run_key, None)
         self._by_key.pop(attempt.launch.key, None)
         self._events.put(exited)
-        self._spawn(self._forget(attempt.run_key))
 
     async def _forget(self, run_key: str) -> None:
         """Drop the attempt's coordination objects from the scheduler (best effort)."""
@@ -291,8 +298,12 @@ class DaskExecutor:
         if attempt.started:  # the start raced our claim: its result will report
             return
         self._finish(attempt, _exited(attempt.launch, code, message))
-        with contextlib.suppress(Exception):
-            await attempt.future.cancel()
+        if code == "Unschedulable":  # it can never start: free its place in Dask's queue
+            with contextlib.suppress(Exception):
+                await attempt.future.cancel()
+        # a stopped attempt's task is left to Dask: if it already runs, the set Event kills its
+        # process; if it starts later, the claim makes it return at once (cancelling a running
+        # task would cut it off from the scheduler before it saw the stop)
 
     def _mark_waiting(self, attempt: _Attempt) -> None:
         if attempt.waiting_since is not None:

@@ -21,11 +21,7 @@ from tests.support.postgres import PostgresCluster, PostgresUnavailable, start_p
 
 BACKENDS = ("local+sqlite", "dask+sqlite", "local+postgresql", "dask+postgresql")
 #: two workers, each big enough for the suite's instance types (ecs.sn1.medium: 2 cores, 4 GB)
-# Room for 4 ecs.sn1.medium instances (2 CPU, 4 GB) per worker. Generous on purpose: a known bug
-# (see docs/scale-out.md, "Known issues") can leave a stopped instance's process running on a
-# worker until it ends by itself; with less room, one scenario's leftovers starve the next
-# scenario's instances on this shared cluster. bcs.a2.3xlarge (16 CPU) still fits nowhere.
-WORKER_RESOURCES = "CPU=8,MEMORY=24e9"
+WORKER_RESOURCES = "CPU=4,MEMORY=8e9"
 _databases = itertools.count()
 
 
@@ -47,7 +43,7 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClust
     try:
         cluster.start_scheduler()
         for name in ("w1", "w2"):
-            cluster.start_worker(name, WORKER_RESOURCES, nthreads=8)
+            cluster.start_worker(name, WORKER_RESOURCES, nthreads=4)
         cluster.wait_for_workers({"w1", "w2"})
         yield cluster
     finally:

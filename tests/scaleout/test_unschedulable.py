@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_unplaceable_instance_is_explained_then_fails(dask_cluster: DaskCluster, tmp_path: Path) -> None:
-    # the workers offer CPU=8, MEMORY=24e9; bcs.a2.3xlarge needs 16 cores and 32 GB
+    # the workers offer CPU=4, MEMORY=8e9; bcs.a2.3xlarge needs 16 cores and 32 GB
     big = task("python3 -c pass")
     big["AutoCluster"]["InstanceType"] = "bcs.a2.3xlarge"
     with (

@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import signal
+import subprocess
 import tarfile
 import time
 from collections.abc import Iterator
@@ -179,6 +180,38 @@ async def test_stop_kills_the_remote_process(cluster, tmp_path: Path) -> None:
     [exited] = rec.of(InstanceExited, launch.key)
     assert exited.error_code == "InstanceStopped"
     assert _gone(started.pid)
+
+
+async def test_stop_before_the_start_report_still_kills(cluster, tmp_path: Path) -> None:
+    """A stop that reaches an attempt before its worker reported the start (e.g. right after
+    StartJob): the process must not survive. It used to, because the stop Event was cleared as
+    soon as bcsd gave the attempt up, before the worker had looked at it."""
+    c, _ = cluster
+    rec = Recorder()
+    ex = DaskExecutor(rec, c.address)
+    await ex.start()
+    marker = f"{os.getpid()}{time.time_ns() % 10**6}"
+    # the window: after the worker claimed the attempt, before its start report reached us
+    delays = (0.005, 0.01, 0.02, 0.03, 0.05, 0.08)
+    launches = [make_launch(tmp_path, f"sleep 97.{marker}{i}", f"early{i}") for i in range(len(delays))]
+    try:
+        for launch, delay in zip(launches, delays, strict=True):
+            await ex.launch(launch)
+            await asyncio.sleep(delay)
+            await ex.cancel(launch.key)
+        for launch in launches:
+            await rec.until(lambda launch=launch: rec.of(InstanceExited, launch.key), timeout=20)
+    finally:
+        await ex.close()
+    assert all(rec.of(InstanceExited, x.key)[0].error_code == "InstanceStopped" for x in launches)
+
+    def survivors() -> str:
+        return subprocess.run(["pgrep", "-f", f"sleep 97.{marker}"], capture_output=True, text=True).stdout
+
+    deadline = time.monotonic() + 15  # a process that did start is killed within the stop-poll period
+    while survivors() and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert survivors() == ""
 
 
 async def test_worker_killed_mid_instance_is_one_node_lost(cluster, tmp_path: Path) -> None:
