@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from api import canonical_job, effective_cluster, parse_job, quota_errors
 from api.errors import error
 from service.config import Settings
+from service.idempotency import replayed
 from service.scheduler import core
 from service.store import repo
 
@@ -64,12 +65,8 @@ def accept_job(
     job = parse_job(body)
     canonical = canonical_job(job)
     digest = spec_hash(canonical)
-    if token:
-        seen = repo.find_token(conn, "job", token)
-        if seen is not None:
-            if seen.body_hash != digest:
-                raise error("idempotent_token_mismatch")
-            return seen.resource_id, None, canonical
+    if (earlier := replayed(conn, "job", token, digest)) is not None:
+        return earlier, None, canonical
     # MaxJobCount counts stored jobs (any state; DeleteJob and AutoRelease give the slot back)
     max_jobs = settings.quotas.max_job_count
     at_limit = not repo.claim_job_slot(conn, max_jobs)

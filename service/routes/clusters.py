@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from api import canonical_cluster, check_idempotent_token, parse_cluster, parse_modify_cluster
+from api import canonical_cluster, parse_cluster, parse_modify_cluster
 from api.errors import error
 from service import render
 from service.clusters import create_named_cluster, in_use_error, jobs_using, modify_cluster
+from service.idempotency import replayed
 from service.jobs import next_seq, spec_hash
-from service.routes.common import page, read_json, rt
+from service.routes.common import idempotent_token, page, read_json, rt
 from service.store import repo
 
 router = APIRouter()
@@ -28,18 +29,14 @@ def _cluster_or_error(conn: Any, cluster_id: str) -> Any:
 @router.post("/clusters", status_code=201)
 async def create_cluster(request: Request) -> JSONResponse:
     r = rt(request)
-    token = request.query_params.get("IdempotentToken", "")
-    if token:
-        check_idempotent_token(token)
+    token = idempotent_token(request)
     body = await read_json(request)
     model = parse_cluster(body)
     canonical = canonical_cluster(model)
     digest = spec_hash(canonical)
     with r.engine.begin() as conn:
-        if token and (seen := repo.find_token(conn, "cluster", token)) is not None:
-            if seen.body_hash != digest:
-                raise error("idempotent_token_mismatch")
-            return JSONResponse({"Id": seen.resource_id}, status_code=201)
+        if (earlier := replayed(conn, "cluster", token, digest)) is not None:
+            return JSONResponse({"Id": earlier}, status_code=201)
         cluster_id = create_named_cluster(conn, r.settings, canonical, next_seq())
         if token:
             repo.save_token(conn, "cluster", token, cluster_id, digest, 0.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from api import parse_json_body
+from api import check_idempotent_token, parse_json_body
 from api.errors import error
 from service.runtime import Runtime
 
@@ -23,6 +23,14 @@ async def read_json(request: Request, *, allow_empty: bool = False) -> object:
     if allow_empty and not raw.strip():
         return {}
     return parse_json_body(raw)
+
+
+def idempotent_token(request: Request) -> str:
+    """The create call's ``IdempotentToken`` query value (checked: <= 64 of [A-Za-z0-9_]), or ``""``."""
+    token = request.query_params.get("IdempotentToken", "")
+    if token:
+        check_idempotent_token(token)
+    return token
 
 
 def page(request: Request) -> tuple[str, int]:

@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from api import check_idempotent_token, parse_job_update, parse_priority
+from api import parse_job_update, parse_priority
 from api.errors import error
 from service import render
 from service.jobs import accept_job, check_restartable, release_job
-from service.routes.common import page, read_json, rt
+from service.routes.common import idempotent_token, page, read_json, rt
 from service.scheduler import core
 from service.store import repo
 
@@ -33,9 +33,7 @@ def _job_or_error(conn: Any, job_id: str) -> Any:
 @router.post("/jobs", status_code=201)
 async def create_job(request: Request) -> JSONResponse:
     r = rt(request)
-    token = request.query_params.get("IdempotentToken", "")
-    if token:
-        check_idempotent_token(token)
+    token = idempotent_token(request)
     body = await read_json(request)
     with r.engine.begin() as conn:
         job_id, view, spec = accept_job(conn, r.settings, body, token)

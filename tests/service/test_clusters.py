@@ -130,3 +130,16 @@ def test_start_job_on_a_deleted_cluster_is_refused(shared_client: SignedClient) 
     r = client.post(f"/jobs/{waiting}/start")
     assert r.status_code == 404 and r.json()["Code"] == "InvalidResource.NotFound"
     assert client.job(waiting)["State"] == "Stopped"
+
+
+def test_cluster_idempotent_token_replays_or_mismatches(shared_client: SignedClient) -> None:
+    client = shared_client
+    first = client.post("/clusters", cluster_body(1), {"IdempotentToken": "cls_tok_1"})
+    again = client.post("/clusters", cluster_body(1), {"IdempotentToken": "cls_tok_1"})
+    assert first.status_code == again.status_code == 201
+    assert again.json()["Id"] == first.json()["Id"]
+    other = client.post("/clusters", cluster_body(2), {"IdempotentToken": "cls_tok_1"})
+    assert other.status_code == 400 and other.json()["Code"] == "IdempotentTokenMismatch"
+    bad = client.post("/clusters", cluster_body(1), {"IdempotentToken": "not-allowed-dash"})
+    assert bad.status_code == 400 and bad.json()["Code"] == "InvalidIdempotentToken"
+    assert client.delete(f"/clusters/{first.json()['Id']}").status_code == 204
