@@ -28,7 +28,7 @@ from provider.client import BatchComputeClient
 from provider.errors import BatchComputeError, ProviderError
 from provider.hosting import one_line_errors, quiet_tracebacks
 from provider.idempotency import MAX_GENERATIONS, submit
-from provider.inputs import URN_KEY, planned
+from provider.inputs import URN_KEY, planned, spec_failures
 from provider.pulumi_diff import diff_result
 from provider.waiting import NOT_FOUND
 
@@ -78,9 +78,9 @@ class ClusterProvider(ResourceProvider):
         import api
 
         inputs = outputs.inputs_of(news)
-        failures = [
-            CheckFailure(e.path, f"{e.code}: {e.message}") for e in api.check_cluster(cluster_spec(inputs))
-        ]
+        spec = cluster_spec(inputs)
+        problems = spec_failures(spec, api.check_cluster(spec))
+        failures = [CheckFailure(path, reason) for path, reason in problems]
         return CheckResult(inputs, failures)
 
     @one_line_errors("diff")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from provider.outputs import UNKNOWN
@@ -69,17 +69,19 @@ def _policy_failures(inputs: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         yield "wait_for", "InvalidWaitFor: wait_for must be true, a number of seconds, or {timeout: seconds}"
 
 
-def input_failures(inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Every problem of a Job's inputs as ``(property path, "Code: Message")``, all at once.
+def spec_failures(spec: Mapping[str, Any], errors: Iterable[Any]) -> list[tuple[str, str]]:
+    """``api`` check errors of ``spec`` as ``(property path, "Code: Message")``, leaving out those
+    about values still unknown during preview: the engine checks again once they are known."""
+    return [
+        (err.path, f"{err.code}: {err.message}")
+        for err in errors
+        if not _has_unknown(_at(spec, err.path) if err.path else None)
+    ]
 
-    Values still unknown during preview are not judged: the engine checks again once known.
-    """
+
+def input_failures(inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every problem of a Job's inputs, all at once (the API's rules, then the provider's policies)."""
     import api
 
     spec = api_spec(inputs)
-    found = [
-        (err.path, f"{err.code}: {err.message}")
-        for err in api.check_job(spec)
-        if not _has_unknown(_at(spec, err.path) if err.path else None)
-    ]
-    return found + list(_policy_failures(inputs))
+    return spec_failures(spec, api.check_job(spec)) + list(_policy_failures(inputs))

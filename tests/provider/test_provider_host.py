@@ -97,3 +97,17 @@ def test_unknown_cluster_id_during_preview(host: ProviderHost) -> None:
     known = edit(on_cluster, "DAG.Tasks.task0.ClusterId", "cls-1")
     d = host.diff(JOB, "job-1", {**known, "job_id": "job-1"}, on_cluster, JOB_PROVIDER)
     assert d.replaces == ["DAG"] and d.delete_before_replace
+
+
+def test_unknown_group_size_during_preview(host: ProviderHost) -> None:
+    """A Cluster input from another resource is unknown in preview: Check judges it later, as it
+    does for a Job (it used to say ``InvalidDesiredVMCount ... Its type must be integer``)."""
+    from pulumi.runtime.rpc import UNKNOWN
+
+    pool = urn(CLUSTER_TYPE, "pool")
+    sized_later = edit(cluster(), "Groups.group1.DesiredVMCount", UNKNOWN)
+    _, failures = host.check(pool, {}, sized_later, CLUSTER_PROVIDER)
+    assert failures == []
+    wrong = edit(cluster(), "Groups.group1.DesiredVMCount", "3")  # a known wrong type still fails
+    _, failures = host.check(pool, {}, wrong, CLUSTER_PROVIDER)
+    assert [path for path, _ in failures] == ["Groups.group1.DesiredVMCount"]
