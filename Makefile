@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv up down status test lint bench clean
+.PHONY: venv up down status test lint bench clean pulumi
 
 venv: $(STAMP)
 
@@ -25,12 +25,17 @@ down: venv
 status: venv
 	$(BIN)/python -m provider.driver.quickstart status
 
+# The pinned Pulumi CLI, built from Go modules into ~/.cache/bcs-gitops/pulumi/v<version> (reused
+# when present), with our language host and dynamic-provider plugin beside it.
+pulumi:
+	@dir="$$($(PY) tools/pulumi/build.py)" && "$$dir/pulumi" version && echo "PATH=$$dir:\$$PATH uses it"
+
 test: venv
-	$(BIN)/ruff check api service provider stacks tests bench
+	$(BIN)/ruff check api service provider stacks tests bench tools
 	$(BIN)/pytest -q
 
 lint: venv
-	$(BIN)/ruff check api service provider stacks tests bench
+	$(BIN)/ruff check api service provider stacks tests bench tools
 
 bench: venv
 	$(BIN)/python bench/run_all.py

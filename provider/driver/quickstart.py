@@ -3,8 +3,8 @@
 ``up``: build ``worker.tar.gz`` from ``stacks/packages/worker/``, start ``bcsd serve`` on
 127.0.0.1 (port ``BCS_DEV_PORT``, default 19080, matching ``stacks/Pulumi.dev.yaml``) with data
 dir ``.bcs/dev`` in the background (pid in ``.bcs/dev/bcsd.pid``), upload the package and the
-input, deploy the ``dev`` stack (the real ``pulumi up`` when ``pulumi`` is on PATH, with a local
-file backend under ``.bcs/pulumi``; otherwise ``bcs-deploy up``), then poll the jobs until they
+input, deploy the ``dev`` stack (the real ``pulumi up`` when ``pulumi`` is on PATH or ``make pulumi``
+built it, else ``bcs-deploy up``; both on the file backend ``.bcs/pulumi``), then poll the jobs until they
 finish and show where their output is. Running it twice is fine: bcsd is reused, the deploy is
 a no-op. ``down`` stops bcsd by its PID. ``status`` says whether it runs and lists the jobs.
 """
@@ -123,24 +123,51 @@ def _oss_cp(root: Path, src: Path, dst: str) -> None:
     )
 
 
+def find_pulumi(root: Path) -> Path | None:
+    """The real CLI: ``pulumi`` on PATH with our plugins, else the one ``make pulumi`` built.
+
+    Never builds it (a cold build takes minutes): ``tools/pulumi/build.py --where`` only looks
+    in the cache for the pinned version.
+    """
+    on_path = shutil.which("pulumi")
+    if on_path and shutil.which("pulumi-language-python"):
+        return Path(on_path)
+    build = root / "tools" / "pulumi" / "build.py"
+    if build.exists():
+        found = subprocess.run(
+            [sys.executable, str(build), "--where"], capture_output=True, text=True, check=False
+        )
+        if found.returncode == 0:
+            return Path(found.stdout.strip()) / "pulumi"
+    return None
+
+
 def deploy(root: Path, env: dict[str, str]) -> int:
-    """The real ``pulumi up`` when the CLI is installed, else the offline driver."""
+    """The real ``pulumi up`` when the CLI is available (unless ``BCS_OFFLINE=1``), else the
+    offline driver; says which, and how to get the other. Both keep the stack in the same file
+    backend, ``.bcs/pulumi``, so either can take over from the other."""
+    backend = root / ".bcs" / "pulumi"
+    backend.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **env, "BCS_ENDPOINT": f"http://127.0.0.1:{_port()}"}
     env.setdefault("PULUMI_CONFIG_PASSPHRASE", DEV_PASSPHRASE)
-    if shutil.which("pulumi") and not os.environ.get("BCS_OFFLINE"):
-        backend = root / ".bcs" / "pulumi"
-        backend.mkdir(parents=True, exist_ok=True)
-        env["PULUMI_BACKEND_URL"] = f"file://{backend}"
-        env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "1")
-        subprocess.run(["pulumi", "stack", "select", "--create", STACK], cwd=root, env=env, check=False)
-        extra = ["--config", f"bcs:endpoint=http://127.0.0.1:{_port()}"] if _port() != DEFAULT_PORT else []
-        argv = ["pulumi", "up", "--yes", "--stack", STACK, *extra]
+    env.setdefault("PULUMI_BACKEND_URL", f"file://{backend}")
+    env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "1")
+    extra = ["--config", f"bcs:endpoint=http://127.0.0.1:{_port()}"] if _port() != DEFAULT_PORT else []
+    pulumi = None if os.environ.get("BCS_OFFLINE") else find_pulumi(root)
+    if pulumi is not None:
+        version = subprocess.run([str(pulumi), "version"], capture_output=True, text=True).stdout.strip()
+        print(f"deploying with the Pulumi CLI {version} ({pulumi}); BCS_OFFLINE=1 uses bcs-deploy instead")
+        path = [str(pulumi.parent), str(Path(sys.executable).parent), env.get("PATH", "")]
+        env["PATH"] = os.pathsep.join(path)
+        subprocess.run(
+            [str(pulumi), "stack", "select", "--create", STACK, "--non-interactive"],
+            cwd=root, env=env, check=False, stdout=subprocess.DEVNULL,
+        )
+        argv = [str(pulumi), "up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive", *extra]
         return subprocess.run(argv, cwd=root, env=env).returncode
-    print("(pulumi CLI not found: deploying with the offline driver, bcs-deploy)")
+    print("deploying with the offline driver bcs-deploy (no Pulumi CLI found; `make pulumi` builds it)")
     cmd = [sys.executable, "-m", "provider.driver.cli", "up", "--stack", STACK, "--yes", "--cwd", str(root)]
-    if _port() != DEFAULT_PORT:
-        cmd += ["--config", f"bcs:endpoint=http://127.0.0.1:{_port()}"]
-    return subprocess.run(cmd, env=env).returncode
+    return subprocess.run(cmd + extra, env=env).returncode
 
 
 def _jobs(url: str, env: dict[str, str]) -> list[dict]:

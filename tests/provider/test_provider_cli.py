@@ -1,32 +1,32 @@
-"""A real ``pulumi preview / up / destroy`` through the Automation API and a local file backend.
-
-Runs wherever the ``pulumi`` CLI is on PATH (not on the build machines: no registry ships it).
+"""A real ``pulumi preview / up / destroy`` through the Automation API (an inline program) and a
+local file backend: the CLI built by ``make pulumi`` (see tests/support/pulumi_cli.py).
 """
 
 from __future__ import annotations
 
-import shutil
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.bcsd import BcsdProcess
+from tests.support.pulumi_cli import require_cli
 
-pytestmark = [
-    pytest.mark.pulumi_cli,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("pulumi") is None,
-        reason="the pulumi CLI is not on PATH (install it from pulumi.com to run real up/preview/destroy)",
-    ),
-]
+pytestmark = [pytest.mark.pulumi_cli, pytest.mark.slow]
 
 
 def program() -> None:
     from provider.resources import Cluster, Job
 
     pool = Cluster.from_spec(
-        "pool", {"Name": "pool", "ImageId": "img-ubuntu", "Groups": {"g": {"DesiredVMCount": 1}}}
+        "pool",
+        {
+            "Name": "pool",
+            "ImageId": "img-ubuntu",
+            "InstanceType": "bcs.a2.large",
+            "Groups": {"g": {"DesiredVMCount": 1, "InstanceType": "bcs.a2.large"}},
+        },
     )
     Job.from_spec(
         "hello",
@@ -52,10 +52,19 @@ def program() -> None:
 def test_up_preview_destroy(bcsd: BcsdProcess, tmp_path: Path) -> None:
     from pulumi import automation as auto
 
+    bin_dir = require_cli()
     backend = tmp_path / "state"
     backend.mkdir()
+    venv_bin = Path(sys.executable).parent  # the plugin's `python3`: this venv's, with our providers
     ws = auto.LocalWorkspaceOptions(
-        env_vars={"PULUMI_BACKEND_URL": f"file://{backend}", "PULUMI_CONFIG_PASSPHRASE": "test"},
+        pulumi_command=auto.PulumiCommand(root=str(bin_dir.parent), skip_version_check=True),
+        pulumi_home=str(tmp_path / "home"),
+        env_vars={
+            "PULUMI_BACKEND_URL": f"file://{backend}",
+            "PULUMI_CONFIG_PASSPHRASE": "test",
+            "PULUMI_SKIP_UPDATE_CHECK": "1",
+            "PATH": os.pathsep.join([str(bin_dir), str(venv_bin), os.environ.get("PATH", "")]),
+        },
     )
     stack = auto.create_or_select_stack("test", project_name="bcs", program=program, opts=ws)
     try:
