@@ -7,12 +7,14 @@ never go green by skipping the engine.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -108,3 +110,20 @@ class PulumiProject:
 
     def stack_init(self, stack: str) -> None:
         self.pulumi("stack", "select", "--create", stack)
+
+
+def start(project: PulumiProject, *args: str, output: Path) -> subprocess.Popen[bytes]:
+    """``pulumi ARGS`` in the background, in its own session, so a test can SIGKILL the CLI and
+    every plugin it started (language host, provider host) as one process group by its PID."""
+    with open(output, "wb") as sink:
+        return subprocess.Popen(
+            [str(project.bin_dir / "pulumi"), *args, "--non-interactive", "--color", "never"],
+            cwd=project.root, env=project.env, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def export_state(project: PulumiProject, stack: str) -> dict[str, Any]:
+    """``pulumi stack export`` (secrets stay sealed): the checkpoint's deployment as a dict."""
+    run = project.pulumi("stack", "export", "--stack", stack)
+    return json.loads(run.out)["deployment"]
