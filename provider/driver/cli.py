@@ -59,12 +59,22 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # the one place errors become messages
-        from provider.driver.state import StateLocked
+        from provider.driver.locks import StateLocked
 
         if os.environ.get("BCS_DEBUG"):
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_message(exc)}", file=sys.stderr)
         return EXIT_LOCKED if isinstance(exc, StateLocked) else EXIT_FAILED
+
+
+def error_message(exc: BaseException) -> str:
+    """``exc``'s message; never empty: an exception without one (a bare ``assert``, say) is named
+    by its type, with where to look, so no run ends in a bare ``error:``."""
+    text = str(exc).strip()
+    if text:
+        return text
+    return (f"{type(exc).__name__} (no message; this is a bcs-deploy bug: "
+            "run again with BCS_DEBUG=1 for the traceback and report it)")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -126,7 +136,8 @@ def _finish(args: argparse.Namespace, outcome: object, echo: object) -> int:
     if args.json:
         print(json.dumps(outcome.to_json(), indent=1, default=str))
     if outcome.error:
-        print(f"error: {outcome.error}", file=sys.stderr)
+        message = outcome.error.strip() or "the run failed without a message (BCS_DEBUG=1 shows more)"
+        print(f"error: {message}", file=sys.stderr)
         return EXIT_FAILED
     return 0
 

@@ -13,17 +13,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from provider.driver.backend import StackPaths, backend_dir
 from provider.driver.engine import Engine
+from provider.driver.locks import locked
 from provider.driver.monitor import run_program
-from provider.driver.project import ProjectError, load_project, load_stack_config, qualify
+from provider.driver.project import (
+    ProjectError,
+    StackConfig,
+    load_project,
+    load_stack_config,
+    qualify,
+    set_encryption_salt,
+)
 from provider.driver.provider_host import ProviderHost
 from provider.driver.render import progress_line
-from provider.driver.secrets import reveal
-from provider.driver.state import StateStore, locked
+from provider.driver.secrets import SECRET_SIG, SIG_KEY, reveal
+from provider.driver.state import StateStore
 from provider.driver.steps import Step
 
 Command = Literal["preview", "up", "refresh", "destroy"]
-STATE_DIR = Path(".bcs") / "state"
+LEGACY_STATE_DIR = Path(".bcs") / "state"  # the driver's former private format, migrated on load
 
 
 @dataclass
@@ -47,8 +56,17 @@ class Outcome:
         }
 
 
-def state_dir(cwd: Path) -> Path:
-    return cwd / STATE_DIR
+def legacy_state_file(cwd: Path, stack: str) -> Path:
+    return cwd / LEGACY_STATE_DIR / f"{stack}.json"
+
+
+def provider_inputs(config: StackConfig) -> dict[str, Any]:
+    """The default dynamic provider's inputs as the engine records them: the whole config,
+    namespaced keys, secure values as secrets."""
+    return {
+        key: {SIG_KEY: SECRET_SIG, "value": value} if key in config.secret_keys else value
+        for key, value in sorted(config.values.items())
+    }
 
 
 def run(
@@ -61,7 +79,9 @@ def run(
 ) -> Outcome:
     """Run one command against one stack; ``preview`` makes up/refresh/destroy change nothing."""
     project = load_project(cwd)
-    if not project.stack_file(stack).is_file() and not (state_dir(cwd) / f"{stack}.json").is_file():
+    paths = StackPaths(backend_dir(cwd, project.backend_url), project.name, stack)
+    legacy = legacy_state_file(cwd, stack)
+    if not project.stack_file(stack).is_file() and not paths.checkpoint.is_file() and not legacy.is_file():
         raise ProjectError(
             f"no stack named '{stack}': {project.stack_file(stack)} does not exist and the stack has no state"
             f" (create it with `bcs-deploy config set --stack {stack} KEY VALUE`)"
@@ -81,8 +101,11 @@ def run(
     def log(severity: str, message: str) -> None:
         echo(f"  {severity}: {message}")
 
-    with locked(state_dir(cwd), stack, command):
-        store = StateStore(state_dir(cwd), stack, salt_hint=config.salt_state)
+    with locked(paths, command):
+        store = StateStore(
+            paths, config.salt_state, provider_inputs(config), legacy, echo,
+            new_salt=lambda salt: set_encryption_salt(project, stack, salt),
+        )
         state = store.load()
         has_custom = command in ("preview", "up") or any(r.custom and r.id for r in state.resources)
         host = ProviderHost(project.python, cwd) if has_custom else None
@@ -105,7 +128,7 @@ def run(
             else:
                 _guard(outcome, lambda: engine.delete_all(list(state.resources)))
                 if not outcome.error and not preview:
-                    state.outputs = {}
+                    state.outputs, state.has_root = {}, False
                     store.save(state)
         finally:
             if host is not None:

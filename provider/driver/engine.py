@@ -46,6 +46,11 @@ class Registration:
     inputs: dict[str, Any]
     dependencies: tuple[str, ...]
     delete_before_replace: bool
+    property_dependencies: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def property_deps(self) -> dict[str, list[str]]:
+        """``propertyDependencies`` as the checkpoint records them: every input key, deps or not."""
+        return {key: list(urns) for key, urns in self.property_dependencies}
 
 
 def make_urn(stack: str, project: str, type_: str, name: str, parent: str) -> str:
@@ -69,7 +74,10 @@ def mark_secret_outputs(inputs: dict[str, Any], outputs: dict[str, Any]) -> dict
 
 def _live(urn: str, reg: Registration, id_: str, inputs: dict, outputs: dict) -> ResourceState:
     deps = list(reg.dependencies)
-    return ResourceState(urn, reg.type, reg.name, True, reg.parent, id_, inputs, outputs, deps)
+    return ResourceState(
+        urn, reg.type, reg.name, True, reg.parent, id_, inputs, outputs, deps,
+        property_dependencies=reg.property_deps(),
+    )
 
 
 def plain(props: dict[str, Any]) -> dict[str, Any]:
@@ -125,6 +133,9 @@ class Engine:
                 raise StepFailed(f"{reg.name}: not registered because an earlier step failed")
             self.registered.add(urn)
             if reg.type == STACK_TYPE:
+                if not self.preview and not self.state.has_root:
+                    self.state.has_root = True
+                    self._save()
                 return urn, "", {}
             if not reg.custom:
                 return self._component(urn, reg)
@@ -164,6 +175,7 @@ class Engine:
         if not changed:
             step.op = "same"
             old.inputs, old.dependencies = checked, list(reg.dependencies)
+            old.property_dependencies = reg.property_deps()
             self.steps.append(step)
             self._record(step, "done")
             return urn, old.id, old.outputs
@@ -209,6 +221,7 @@ class Engine:
             raise self._fail(step, str(exc)) from None
         outs = mark_secret_outputs(checked, outs)
         old.inputs, old.outputs, old.dependencies = checked, outs, list(reg.dependencies)
+        old.property_dependencies = reg.property_deps()
         self._save()
         self._record(step, "done")
         return step.urn, old.id, outs
@@ -291,10 +304,11 @@ class Engine:
 
     def refresh(self) -> None:
         """Read every resource; drop those gone, keep what the provider reports for the others."""
-        assert self.host is not None
         for res in list(self.state.resources):
             if not res.custom or not res.id:
                 continue
+            if self.host is None:  # only when the stack holds no custom resource
+                raise StepFailed(f"{res.name} (refresh): no provider host")
             step = Step(res.urn, res.name, res.type, "refresh")
             try:
                 new_id, outs, inputs = self.host.read(res.urn, res.id, plain(res.outputs), plain(res.inputs))

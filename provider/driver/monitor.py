@@ -52,6 +52,9 @@ class Monitor(resource_pb2_grpc.ResourceMonitorServicer):
             inputs=from_struct(request.object),
             dependencies=tuple(request.dependencies),
             delete_before_replace=request.deleteBeforeReplace,
+            property_dependencies=tuple(
+                (key, tuple(deps.urns)) for key, deps in sorted(request.propertyDependencies.items())
+            ),
         )
         try:
             urn, id_, outputs = self.engine.register(reg)

@@ -32,6 +32,7 @@ class Project:
     main: Path
     stack_config_dir: Path
     python: str
+    backend_url: str | None = None
 
     def stack_file(self, stack: str) -> Path:
         return self.stack_config_dir / f"Pulumi.{stack}.yaml"
@@ -65,7 +66,10 @@ def load_project(root: Path) -> Project:
     if isinstance(runtime, dict):
         venv = (runtime.get("options") or {}).get("virtualenv")
     python = os.environ.get("BCS_DEPLOY_PYTHON") or _python_of(root, venv)
-    return Project(root=root, name=name, main=main, stack_config_dir=config_dir, python=python)
+    backend = doc.get("backend")
+    backend_url = backend.get("url") if isinstance(backend, dict) else None
+    return Project(root=root, name=name, main=main, stack_config_dir=config_dir, python=python,
+                   backend_url=backend_url)
 
 
 def _python_of(root: Path, venv: str | None) -> str:
@@ -120,8 +124,27 @@ def load_stack_config(project: Project, stack: str, need_secrets: bool = True) -
         elif isinstance(value, str):
             out.values[full] = value
         else:
-            out.values[full] = json.dumps(value)
+            out.values[full] = config_json(value)
     return out
+
+
+def config_json(value: Any) -> str:
+    """A structured config value as the CLI hands it on: compact JSON with sorted keys."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def set_encryption_salt(project: Project, stack: str, salt: str) -> None:
+    """Record a new passphrase salt as ``encryptionsalt`` in ``Pulumi.<stack>.yaml`` (what
+    ``pulumi stack init`` does), keeping everything else in the file as it was."""
+    path = project.stack_file(stack)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    doc = (yaml.safe_load(text) or {}) if text else {}
+    if doc.get("encryptionsalt"):
+        return
+    if text and not text.endswith("\n"):
+        text += "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + f"encryptionsalt: {salt}\n", encoding="utf-8")
 
 
 def set_stack_config(project: Project, stack: str, key: str, value: str, secret: bool) -> None:

@@ -36,6 +36,7 @@ def run_deploy(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Resu
     full_env = dict(os.environ)
     full_env["PULUMI_CONFIG_PASSPHRASE"] = PASSPHRASE
     full_env.pop("BCS_DEBUG", None)
+    full_env.pop("PULUMI_BACKEND_URL", None)  # the project's default backend, .bcs/pulumi
     full_env.update(env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "provider.driver.cli", *args, "--cwd", str(cwd)],
@@ -62,8 +63,17 @@ class ToyProject:
         path = self.data / "ops.log"
         return path.read_text().splitlines() if path.exists() else []
 
+    @property
+    def checkpoint(self) -> Path:
+        """The dev stack's checkpoint in the default file backend (``.bcs/pulumi``)."""
+        return self.root / ".bcs" / "pulumi" / ".pulumi" / "stacks" / "toy" / "dev.json"
+
     def state_text(self) -> str:
-        return (self.root / ".bcs" / "state" / "dev.json").read_text()
+        return self.checkpoint.read_text()
+
+    def resources(self) -> list[dict[str, Any]]:
+        """The checkpoint's resources (secrets sealed), as ``pulumi stack export`` shows them."""
+        return json.loads(self.state_text())["checkpoint"]["latest"].get("resources") or []
 
 
 @pytest.fixture

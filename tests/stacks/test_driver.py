@@ -11,7 +11,8 @@ import os
 import threading
 from pathlib import Path
 
-from provider.driver.state import locked
+from provider.driver.backend import StackPaths
+from provider.driver.locks import locked
 
 from .conftest import ToyProject
 
@@ -22,7 +23,7 @@ def test_preview_up_then_noop(toy: ToyProject) -> None:
     assert "+ a (pulumi-python:dynamic/toy:Toy) create" in preview.out
     assert "parent_id: output<unknown>" in preview.out
     assert toy.ops_log() == []  # preview changes nothing
-    assert not (toy.root / ".bcs" / "state" / "dev.json").exists()
+    assert not toy.checkpoint.exists()
 
     up = toy.deploy("up", "--stack", "dev", "--yes", "--json")
     assert up.code == 0, up.err
@@ -75,7 +76,7 @@ def test_removed_resources_are_deleted_dependents_first(toy: ToyProject) -> None
     assert up.code == 0, up.err
     assert [s["name"] for s in up.json()["steps"]] == ["b", "a"]
     assert [line.split()[:2] for line in toy.ops_log()[2:]] == [["delete", "b"], ["delete", "a"]]
-    assert '"resources": []' in toy.state_text()
+    assert [r["type"] for r in toy.resources()] == ["pulumi:pulumi:Stack"]
 
 
 def test_refresh_drops_what_is_gone_and_up_recreates_it(toy: ToyProject) -> None:
@@ -106,11 +107,11 @@ def test_up_without_yes_off_a_terminal_refuses(toy: ToyProject) -> None:
 
 
 def test_lock_held_by_another_run(toy: ToyProject) -> None:
-    state_dir = toy.root / ".bcs" / "state"
+    paths = StackPaths(toy.root / ".bcs" / "pulumi", "toy", "dev")
     entered, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with locked(state_dir, "dev", "up"):
+        with locked(paths, "up"):
             entered.set()
             release.wait(30)
 
@@ -176,4 +177,4 @@ def test_unknown_stack_is_a_clear_error(toy: ToyProject) -> None:
     result = toy.deploy("preview", "--stack", "nosuch")
     assert result.code == 1
     assert "no stack named 'nosuch'" in result.err and "Traceback" not in result.err
-    assert not (toy.root / ".bcs" / "state" / "nosuch.json").exists()
+    assert not (toy.checkpoint.parent / "nosuch.json").exists()

@@ -10,6 +10,7 @@ checked against what bcsd says through the signed client.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -128,8 +129,10 @@ def test_lifecycle_through_the_driver(
     until(lambda: client.get(f"/jobs/{jobs['auto']}").status_code == 410, "auto-release")
     refresh = project.deploy("refresh", "--yes", "--json")
     assert refresh.ops()["auto"] in ("same", "update")  # never "delete": it stays in state
-    state = (project.root / ".bcs" / "state" / f"{STACK}.json").read_text()
-    assert jobs["auto"] in state and '"released": true' in state
+    checkpoint = project.root / ".bcs" / "pulumi" / ".pulumi" / "stacks" / "bcs-gitops" / f"{STACK}.json"
+    resources = json.loads(checkpoint.read_text())["checkpoint"]["latest"]["resources"]
+    auto = next(r for r in resources if r.get("id") == jobs["auto"])
+    assert auto["outputs"]["released"] is True
 
     # -- one change of each kind, then up
     for name in ("prio", "cmd", "gone"):
