@@ -156,18 +156,19 @@ def jobs_named(client: SignedClient, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BcsdProcess]:
-    """One bcsd per scenario module (the modules' assertions count everything it holds)."""
+def engine_bcsd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BcsdProcess]:
+    """One bcsd per scenario module (the modules' assertions count everything it holds). The
+    fixtures are named ``engine_*`` so they never shadow the suite's ``bcsd`` / ``client``."""
     with start_bcsd(tmp_path_factory.mktemp("bcsd")) as proc:
         yield proc
 
 
 @pytest.fixture(scope="module")
-def client(service: BcsdProcess) -> Iterator[SignedClient]:
-    with SignedClient(service.url, service.key_id, service.secret) as c:
+def engine_client(engine_bcsd: BcsdProcess) -> Iterator[SignedClient]:
+    with SignedClient(engine_bcsd.url, engine_bcsd.key_id, engine_bcsd.secret) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, service: BcsdProcess) -> EngineProject:
-    return EngineProject(tmp_path_factory.mktemp("gitops"), require_cli(), service)
+def engine_project(tmp_path_factory: pytest.TempPathFactory, engine_bcsd: BcsdProcess) -> EngineProject:
+    return EngineProject(tmp_path_factory.mktemp("gitops"), require_cli(), engine_bcsd)

@@ -23,6 +23,18 @@ from .conftest import JOB_TYPE, STACK, EngineProject, job_spec, jobs_named, task
 
 pytestmark = [pytest.mark.pulumi_cli, pytest.mark.slow, pytest.mark.incremental]
 
+
+@pytest.fixture(scope="module")
+def project(engine_project: EngineProject) -> EngineProject:
+    """This module's project (``engine_project``, under a short name only here)."""
+    return engine_project
+
+
+@pytest.fixture(scope="module")
+def client(engine_client: SignedClient) -> SignedClient:
+    """A signed client of this module's bcsd (shadows the suite's ``client`` only here)."""
+    return engine_client
+
 SLOW = "python3 -c 'import time; time.sleep(5)'"  # up waits for it (wait_for): time to kill
 
 

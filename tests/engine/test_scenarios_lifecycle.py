@@ -25,6 +25,18 @@ from .conftest import CLUSTER_TYPE, JOB_TYPE, EngineProject, cluster_spec, job_s
 
 pytestmark = [pytest.mark.pulumi_cli, pytest.mark.slow, pytest.mark.incremental]
 
+
+@pytest.fixture(scope="module")
+def project(engine_project: EngineProject) -> EngineProject:
+    """This module's project (``engine_project``, under a short name only here)."""
+    return engine_project
+
+
+@pytest.fixture(scope="module")
+def client(engine_client: SignedClient) -> SignedClient:
+    """A signed client of this module's bcsd (shadows the suite's ``client`` only here)."""
+    return engine_client
+
 PASS = "python3 -c pass"
 LONG = "python3 -c 'import time; time.sleep(600)'"  # still Running when it is replaced
 JOBS = ("prio", "cmd", "onpool", "auto", "reserve", "ghost")
@@ -158,6 +170,7 @@ def test_06_changes_update_replace_delete_recreate(project: EngineProject, clien
                 ids = [j["Id"] for j in jobs_named(c, "cmd")]
                 if len(ids) > 1:
                     seen_together.append(ids)
+                stop.wait(0.02)  # leave the 2 cores to bcsd and the engine
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
