@@ -9,6 +9,7 @@ re-sent CreateJob answer with the job bcsd already runs, so there is never a dup
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.client import SignedClient
-from tests.support.pulumi_cli import start
+from tests.support.pulumi_cli import descendants, start
 from tests.support.waiting import until
 
 from .conftest import JOB_TYPE, STACK, EngineProject, job_spec, jobs_named, task
@@ -61,7 +62,11 @@ def test_02_up_killed_mid_create_then_recovered_without_duplicate(
         submitted = until(lambda: jobs_named(client, "slow"), "bcsd to receive the CreateJob")
         assert cli.poll() is None, "up ended before it could be killed:\n" + (tmp_path / "up.out").read_text()
     finally:
-        os.killpg(cli.pid, signal.SIGKILL)  # the CLI with its language and provider hosts
+        plugins = descendants(cli.pid)  # language host, provider host: own process groups
+        os.killpg(cli.pid, signal.SIGKILL)
+        for pid in plugins:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         cli.wait(timeout=30)
     job_id = submitted[0]["Id"]
 

@@ -127,3 +127,22 @@ def export_state(project: PulumiProject, stack: str) -> dict[str, Any]:
     """``pulumi stack export`` (secrets stay sealed): the checkpoint's deployment as a dict."""
     run = project.pulumi("stack", "export", "--stack", stack)
     return json.loads(run.out)["deployment"]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (Linux ``/proc``). The CLI starts each plugin in a
+    process group of its own, so killing the CLI's group leaves them; a test that SIGKILLs the
+    CLI collects them first and kills them by PID."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
