@@ -49,12 +49,12 @@ def job_spec(name: str, command: str, *, cluster: str = "", priority: int = 1) -
     return {"Name": name, "Priority": priority, "Type": "DAG", "DAG": {"Tasks": {"main": task}}}
 
 
-POOL = {
-    "Name": "pool",
-    "ImageId": "img-ubuntu",
-    "InstanceType": "bcs.a2.large",
-    "Groups": {"g": {"DesiredVMCount": 1, "InstanceType": "bcs.a2.large", "ResourceType": "OnDemand"}},
-}
+def cluster_spec(vms: int = 1, instance_type: str = "bcs.a2.large") -> dict[str, Any]:
+    group = {"DesiredVMCount": vms, "InstanceType": "bcs.a2.large", "ResourceType": "OnDemand"}
+    return {"Name": "pool", "ImageId": "img-ubuntu", "InstanceType": instance_type, "Groups": {"g": group}}
+
+
+POOL = cluster_spec()
 
 # (what the step does to the specs, the steps the engine takes); None removes a spec
 SCENARIO: list[tuple[str, dict[tuple[str, str], dict[str, Any] | None], Steps]] = [
@@ -79,6 +79,18 @@ SCENARIO: list[tuple[str, dict[tuple[str, str], dict[str, Any] | None], Steps]] 
         },
         {"pool": "same", "prio": "update", "cmd": "replace(delete-before-replace)", "onpool": "same",
          "gone": "delete"},
+    ),
+    (
+        "resize the cluster",
+        {("clusters", "pool"): cluster_spec(vms=2)},
+        {"pool": "update", "prio": "same", "cmd": "same", "onpool": "same"},
+    ),
+    (
+        # a new cluster first; the job on it gets the new id, so it is replaced too
+        "replace the cluster",
+        {("clusters", "pool"): cluster_spec(vms=2, instance_type="bcs.a2.xlarge")},
+        {"pool": "replace(create-before-delete)", "prio": "same", "cmd": "same",
+         "onpool": "replace(delete-before-replace)"},
     ),
 ]
 DESTROYED: Steps = {"pool": "delete", "prio": "delete", "cmd": "delete", "onpool": "delete"}
