@@ -54,6 +54,14 @@ def test_01_invalid_spec_fails_naming_file_and_path(project: EngineProject, clie
     project.spec("jobs", "x", None)
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone: it has exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_02_up_killed_mid_create_then_recovered_without_duplicate(
     project: EngineProject, client: SignedClient, tmp_path: Path
 ) -> None:
@@ -62,12 +70,17 @@ def test_02_up_killed_mid_create_then_recovered_without_duplicate(
         submitted = until(lambda: jobs_named(client, "slow"), "bcsd to receive the CreateJob")
         assert cli.poll() is None, "up ended before it could be killed:\n" + (tmp_path / "up.out").read_text()
     finally:
-        plugins = descendants(cli.pid)  # language host, provider host: own process groups
-        os.killpg(cli.pid, signal.SIGKILL)
+        plugins = descendants(cli.pid)  # language host, its program, provider host
+        os.kill(cli.pid, signal.SIGKILL)  # the CLI alone, as `kill -9` of a user's `pulumi up`
+        cli.wait(timeout=30)
+    assert len(plugins) >= 3, plugins  # the test sees what it checks
+    try:
+        # Our plugins notice their CLI is gone and end themselves (and the program with them).
+        until(lambda: not [pid for pid in plugins if _alive(pid)], "the CLI's plugins to exit by themselves")
+    finally:
         for pid in plugins:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        cli.wait(timeout=30)
     job_id = submitted[0]["Id"]
 
     deployment = project.cli("stack", "export").out

@@ -17,6 +17,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -40,10 +43,21 @@ def _virtualenv_python(root: Path, options: dict[str, Any]) -> str:
 
 
 class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
-    """Runs a bcs-gitops Pulumi program for the engine; every other call answers "nothing needed"."""
+    """Runs a bcs-gitops Pulumi program for the engine; every other call answers "nothing needed".
+
+    The running programs are remembered so that ``stop`` can end them: a program must never
+    outlive its host (a killed ``pulumi up`` would otherwise leave it blocked on a dead monitor).
+    """
 
     def __init__(self, engine_address: str) -> None:
         self.engine_address = engine_address
+        self._programs: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        with self._lock:
+            for program in self._programs:
+                program.kill()
 
     def Handshake(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC method names)
         if request.engine_address:
@@ -91,17 +105,23 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         }
         env = {**os.environ, "BCS_DEPLOY_RUN": json.dumps(spec)}
         python = _virtualenv_python(root, options)
-        done = subprocess.run(
+        program = subprocess.Popen(
             [python, "-u", "-m", "provider.driver.program_run"],
             cwd=str(program_dir),
             env=env,
             stderr=subprocess.PIPE,
             text=True,
-            check=False,
         )
-        if done.returncode == 0:
+        with self._lock:
+            self._programs.add(program)
+        try:
+            _, stderr = program.communicate()
+        finally:
+            with self._lock:
+                self._programs.discard(program)
+        if program.returncode == 0:
             return language_pb2.RunResponse()
-        message = done.stderr.strip() or f"the program exited with code {done.returncode}"
+        message = stderr.strip() or f"the program exited with code {program.returncode}"
         return language_pb2.RunResponse(error=message)
 
 
@@ -111,15 +131,29 @@ def main() -> int:
         futures.ThreadPoolExecutor(max_workers=4),
         options=[("grpc.max_receive_message_length", 400 * 1024 * 1024)],
     )
-    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(LanguageHost(engine_address), server)
+    host = LanguageHost(engine_address)
+    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(host, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)  # the CLI reads the port from our first line of stdout
-    # The CLI ends its plugins with SIGINT (then SIGKILL): stop serving, quietly.
+
+    def shut_down(*_: object) -> None:
+        host.stop()
+        server.stop(grace=None)
+
+    # The CLI ends its plugins with SIGINT (then SIGKILL): stop serving, quietly. When the CLI
+    # itself is killed, nobody signals us: we notice being re-parented and end the same way.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: server.stop(grace=None))
+        signal.signal(signum, shut_down)
+    threading.Thread(target=_watch_parent, args=(os.getppid(), shut_down), daemon=True).start()
     server.wait_for_termination()
     return 0
+
+
+def _watch_parent(parent: int, shut_down: Callable[[], None]) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    shut_down()
 
 
 if __name__ == "__main__":
