@@ -165,7 +165,8 @@ def deploy(root: Path, env: dict[str, str]) -> int:
         )
         argv = [str(pulumi), "up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive", *extra]
         return subprocess.run(argv, cwd=root, env=env).returncode
-    print("deploying with the offline driver bcs-deploy (no Pulumi CLI found; `make pulumi` builds it)")
+    why = "BCS_OFFLINE=1" if os.environ.get("BCS_OFFLINE") else "no Pulumi CLI found; `make pulumi` builds it"
+    print(f"deploying with the offline driver bcs-deploy ({why})")
     cmd = [sys.executable, "-m", "provider.driver.cli", "up", "--stack", STACK, "--yes", "--cwd", str(root)]
     return subprocess.run(cmd + extra, env=env).returncode
 
