@@ -103,3 +103,30 @@ def _refuse_if_held(paths: StackPaths, mine: Path) -> None:
         + "; ".join(holders)
         + ". Wait for it to finish, or remove a stale lock with `pulumi cancel`."
     )
+
+
+def dead_holders(paths: StackPaths) -> list[int]:
+    """Pids of runs on this host whose lock is still there although they no longer run: a
+    ``pulumi up`` or ``bcs-deploy up`` killed with SIGKILL. Locks of other hosts are never judged."""
+    if not paths.cli_lock_dir.is_dir():
+        return []
+    dead = []
+    for path in sorted(paths.cli_lock_dir.glob("*.json")):
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+            pid = int(info["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if info.get("hostname") == socket.gethostname() and not _runs(pid):
+            dead.append(pid)
+    return dead
+
+
+def _runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

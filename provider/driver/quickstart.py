@@ -142,6 +142,24 @@ def find_pulumi(root: Path) -> Path | None:
     return None
 
 
+def _recover_killed_run(pulumi: Path, root: Path, backend: Path, env: dict[str, str]) -> None:
+    """After a killed deployment of the dev stack, do the recovery of provider/README.md
+    ("Interrupted deployments") by itself: ``pulumi cancel`` removes the dead run's lock and
+    ``refresh --clear-pending-creates`` its pending creates; the ``up`` that follows re-sends the
+    same IdempotentTokens, so a job the killed run had submitted is adopted, not duplicated."""
+    from provider.driver.backend import StackPaths
+    from provider.driver.locks import dead_holders
+
+    dead = dead_holders(StackPaths(backend, "bcs-gitops", STACK))
+    if not dead:
+        return
+    print(f"a previous deployment (pid {', '.join(map(str, dead))}) was killed: clearing its lock and "
+          "pending operations (pulumi cancel; pulumi refresh --clear-pending-creates)")
+    for args in (["cancel", "--yes"], ["refresh", "--clear-pending-creates", "--yes", "--skip-preview"]):
+        subprocess.run([str(pulumi), *args, "--stack", STACK, "--non-interactive"], cwd=root, env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+
+
 def deploy(root: Path, env: dict[str, str]) -> int:
     """The real ``pulumi up`` when the CLI is available (unless ``BCS_OFFLINE=1``), else the
     offline driver; says which, and how to get the other. Both keep the stack in the same file
@@ -163,6 +181,7 @@ def deploy(root: Path, env: dict[str, str]) -> int:
             [str(pulumi), "stack", "select", "--create", STACK, "--non-interactive"],
             cwd=root, env=env, check=False, stdout=subprocess.DEVNULL,
         )
+        _recover_killed_run(pulumi, root, backend, env)
         argv = [str(pulumi), "up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive", *extra]
         return subprocess.run(argv, cwd=root, env=env).returncode
     why = "BCS_OFFLINE=1" if os.environ.get("BCS_OFFLINE") else "no Pulumi CLI found; `make pulumi` builds it"

@@ -1,13 +1,16 @@
 """``make up`` with the real engine, then with the offline driver, on one checkpoint (slow).
 
 From a fresh clone: the first ``up`` finds the CLI that ``make pulumi`` built and deploys with it;
-a second ``up`` with ``BCS_OFFLINE=1`` deploys with ``bcs-deploy`` from the same file backend
-(``.bcs/pulumi``) and finds nothing to do; ``down`` stops bcsd.
+a second one finds the lock of a killed run and clears it first; a third with ``BCS_OFFLINE=1``
+deploys with ``bcs-deploy`` from the same file backend (``.bcs/pulumi``) and finds nothing to do;
+``down`` stops bcsd.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +40,18 @@ def test_up_with_the_cli_then_the_driver_is_a_no_op(tmp_path: Path) -> None:
         assert "deploying with the Pulumi CLI v" in first.stdout and str(bin_dir) in first.stdout
         assert "testJob: Finished" in first.stdout and "wordcount: Finished" in first.stdout
         assert (clone / ".bcs/pulumi/.pulumi/stacks/bcs-gitops/dev.json").exists()
+        # a killed `pulumi up` leaves its lock (this is the CLI's lock format): the next up clears it
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        locks = clone / ".bcs/pulumi/.pulumi/locks/organization/bcs-gitops/dev"
+        locks.mkdir(parents=True, exist_ok=True)
+        lock = {"pid": dead.pid, "username": "root", "hostname": socket.gethostname(),
+                "timestamp": "2026-12-01T00:00:00Z"}
+        (locks / "00000000-0000-0000-0000-000000000000.json").write_text(json.dumps(lock))
+        again = subprocess.run([*quick, "up"], **opts, env=env, timeout=400)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert f"a previous deployment (pid {dead.pid}) was killed" in again.stdout
+        assert not list(locks.glob("*.json"))
         offline = subprocess.run([*quick, "up"], **opts, env={**env, "BCS_OFFLINE": "1"}, timeout=400)
         assert offline.returncode == 0, offline.stdout + offline.stderr
         assert "deploying with the offline driver bcs-deploy (BCS_OFFLINE=1)" in offline.stdout
