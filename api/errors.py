@@ -81,6 +81,19 @@ ERRORS: dict[str, ErrorSpec] = {
     "http_body": ErrorSpec(
         "InvalidHttpBody", 400, "Specified parameter HttpBody is not valid. Its type must be object."
     ),
+    # --- JSON values no response could carry back (api.parse.check_json_value) ---
+    "json_string": ErrorSpec(
+        "Invalid{param}",
+        400,
+        _P + " It must be valid Unicode text without NUL (no lone UTF-16 surrogate, no invalid UTF-8).",
+    ),
+    "json_number": ErrorSpec("Invalid{param}", 400, _P + " It must be a finite number."),
+    "json_depth": ErrorSpec(
+        "InvalidJsonFormat",
+        400,
+        "The request body has an invalid json format. It must not nest deeper than {max} levels"
+        " (exceeded at {at}).",
+    ),
     # --- parameter templates (reference §9.2 T1-T9) ---
     "missing": ErrorSpec("Missing{param}", 400, "{param} is mandatory for this action."),
     "type": ErrorSpec("Invalid{param}", 400, _P + " Its type must be {type}."),

@@ -8,6 +8,7 @@ the walk found nothing, so a model never sees an input the API would reject.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any, TypeVar
@@ -27,12 +28,89 @@ M = TypeVar("M", bound=BaseModel)
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
+#: deepest nesting of objects/arrays a body may have (the top-level object is depth 1). The
+#: deepest SDK body (a task's Mounts entries, Configs.Networks lists) nests ~9 levels; unknown
+#: keys are stored verbatim, and past ~250 levels pydantic and the JSON renderer give up on
+#: reads (500 forever), past ~950 Python's recursion limit is reached: 64 keeps a wide margin.
+MAX_JSON_DEPTH = 64
+
+
 def parse_json_body(raw: bytes) -> object:
-    """Decode a request body; ``InvalidJsonFormat`` when it is not JSON (an empty body is not)."""
+    """Decode a request body; ``InvalidJsonFormat`` when it is not JSON (an empty body is not).
+
+    The decoded value is then checked as a whole (``check_json_value``), so that nothing is ever
+    stored that cannot be rendered back: every read of a stored body must answer 200.
+    """
     try:
-        return json.loads(raw)
+        encoding = json.detect_encoding(raw)
+        if encoding.startswith("utf-8"):
+            # invalid UTF-8 bytes become lone surrogates (surrogateescape), so that
+            # check_json_value can name the key or value they sit in instead of the whole body
+            value = json.loads(raw.decode(encoding, "surrogateescape"))
+        else:
+            value = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise error("json_format") from None
+    check_json_value(value)
+    return value
+
+
+def _show(key: str) -> str:
+    """A key as it can be printed in a path: lone surrogates and NUL escaped (``\\ud800``)."""
+    if key.isascii() and "\x00" not in key:
+        return key
+    return key.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def _string_ok(s: str) -> bool:
+    if "\x00" in s:
+        return False
+    if s.isascii():
+        return True
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:  # a lone UTF-16 surrogate (JSON "\\ud800" or WTF-8 bytes)
+        return False
+    return True
+
+
+def check_json_value(value: object) -> None:
+    """Refuse what decodes as JSON but cannot be stored and rendered back, naming its path.
+
+    * a string (value or key) with a lone surrogate or NUL: pydantic and the UTF-8 encoder of
+      every response refuse it, and PostgreSQL cannot store NUL (``InvalidString``);
+    * ``NaN``/``Infinity``/``1e400``: JSON has no spelling for them, so no response can carry
+      them back (``InvalidNumber``);
+    * nesting deeper than ``MAX_JSON_DEPTH`` (``InvalidJsonDepth``).
+
+    Iterative (no recursion limit to hit) and one pass over the body, before the rule walk, so
+    it holds for unknown keys too, which the rules keep verbatim.
+    """
+    stack: list[tuple[object, str, int]] = [(value, "", 1)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if not _string_ok(item):
+                raise error("json_string", path, param=path or "HttpBody")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise error("json_number", path, param=path or "HttpBody")
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise error("json_depth", path, max=MAX_JSON_DEPTH, at=path or "HttpBody")
+            children: list[tuple[object, str, int]] = []
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    child_path = f"{path}.{_show(key)}" if path else _show(key)
+                    if not _string_ok(key):
+                        raise error("json_string", child_path, param=child_path)
+                    if isinstance(child, str | float | dict | list):
+                        children.append((child, child_path, depth + 1))
+            else:
+                for i, child in enumerate(item):
+                    if isinstance(child, str | float | dict | list):
+                        children.append((child, f"{path}.{i}" if path else str(i), depth + 1))
+            stack.extend(reversed(children))  # popped in document order: the first culprit is named
 
 
 def _errors(body: object, schema: Field) -> Iterator[ApiError]:

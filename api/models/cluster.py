@@ -6,6 +6,7 @@ from pydantic import Field
 
 from api.models.base import WireModel
 from api.models.common import Configs, Notification
+from api.models.job import InputMappingConfig
 
 
 class GroupDescription(WireModel):
@@ -32,6 +33,7 @@ class ClusterDescription(WireModel):
     user_data: dict[str, str] | None = None
     env_vars: dict[str, str] | None = None
     input_mapping: dict[str, str] | None = None
+    input_mapping_config: InputMappingConfig | None = None
     bootstrap: str | None = None
     configs: Configs | None = None
     notification: Notification | None = None
@@ -48,4 +50,6 @@ class ModifyClusterDescription(WireModel):
     user_data: dict[str, str] | None = None
     env_vars: dict[str, str] | None = None
     input_mapping: dict[str, str] | None = None
+    input_mapping_config: InputMappingConfig | None = None
     configs: Configs | None = None
+    notification: Notification | None = None

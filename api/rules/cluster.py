@@ -14,7 +14,7 @@ from api.errors import ApiError, error
 from api.rules.common import configs, env_vars, input_mapping, notification, spot_fields, user_data
 from api.rules.field import Field
 from api.rules.job import JOB
-from api.types import CLUSTER_EVENTS, CLUSTER_RESOURCE_TYPES
+from api.types import CLUSTER_EVENTS, CLUSTER_RESOURCE_TYPES, LOCALES
 
 MAX_VM_COUNT = 65536
 
@@ -45,6 +45,20 @@ def _groups(required: bool, min_size: int) -> Field:
     )
 
 
+def _input_mapping_config() -> Field:
+    """How a cluster's InputMapping is mounted. No defaults filled in (unlike a task's): a
+    cluster renders exactly what was sent, ``{}`` when nothing was."""
+    return Field(
+        "InputMappingConfig",
+        "object",
+        prefix=True,
+        fields=(
+            Field("Locale", "string", type_rule="generic", choices=LOCALES),
+            Field("Lock", "boolean"),
+        ),
+    )
+
+
 def check_group_instance_types(cluster: dict[str, Any], param: str, path: str) -> Iterator[ApiError]:
     """A group without InstanceType falls back to the cluster's; one of the two must be set."""
     if cluster.get("InstanceType"):
@@ -66,6 +80,7 @@ CLUSTER = Field(
         user_data(),
         env_vars(),
         input_mapping(),
+        _input_mapping_config(),
         Field("Bootstrap", "string", default=""),
         configs(),
         notification(CLUSTER_EVENTS),
@@ -85,7 +100,9 @@ MODIFY_CLUSTER = Field(
         user_data(),
         env_vars(),
         input_mapping(),
+        _input_mapping_config(),
         configs(),
+        notification(CLUSTER_EVENTS),
     ),
 )
 

@@ -103,11 +103,15 @@ def mounts(wire: str) -> Field:
     )
 
 
-def _disk(wire: str, mount_point: bool) -> Field:
-    fields = [Field("Type", "string"), Field("Size", "integer", range=(0, MAX_INT))]
-    if mount_point:
-        fields.append(Field("MountPoint", "string"))
-    return Field(wire, "object", prefix=True, fields=tuple(fields))
+def _disk(wire: str) -> Field:
+    """SystemDisk or DataDisk. Both share the ``Disk`` model, MountPoint included: a row for it
+    on SystemDisk too, else a non-string there reached the model unchecked (a 500)."""
+    fields = (
+        Field("Type", "string"),
+        Field("Size", "integer", range=(0, MAX_INT)),
+        Field("MountPoint", "string"),
+    )
+    return Field(wire, "object", prefix=True, fields=fields)
 
 
 def configs() -> Field:
@@ -133,9 +137,7 @@ def configs() -> Field:
         "object",
         prefix=True,
         fields=(
-            Field(
-                "Disks", "object", prefix=True, fields=(_disk("SystemDisk", False), _disk("DataDisk", True))
-            ),
+            Field("Disks", "object", prefix=True, fields=(_disk("SystemDisk"), _disk("DataDisk"))),
             mounts("Mounts"),
             Field("Networks", "object", prefix=True, fields=(classic, vpc)),
         ),

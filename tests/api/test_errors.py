@@ -12,6 +12,9 @@ from api import ERRORS, ApiError, error
 EXPECTED: dict[str, tuple[str, int]] = {
     "json_format": ("InvalidJsonFormat", 400),
     "http_body": ("InvalidHttpBody", 400),
+    "json_string": ("InvalidX", 400),
+    "json_number": ("InvalidX", 400),
+    "json_depth": ("InvalidJsonFormat", 400),
     "missing": ("MissingX", 400),
     "type": ("InvalidX", 400),
     "length": ("InvalidX", 400),

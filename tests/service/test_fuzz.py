@@ -146,3 +146,124 @@ def test_still_serving_after_fuzz(shared_bcsd: BcsdProcess, shared_client: Signe
     job_id = shared_client.create_job(job({"a": task("true")}))
     assert shared_client.wait_job(job_id, timeout=30)["State"] == "Finished"
     assert "Traceback" not in shared_bcsd.log()
+
+
+# --- issue 10: hostile values must be refused (4xx) or, once accepted, render on every read ---
+
+ODD_TEXT = st.one_of(
+    st.text(max_size=8),
+    st.sampled_from(["\ud800", "\udfff", "a\udc80b", "\x00", "nul\x00", "é", "\U0001f600", "\ufeff"]),
+)
+HOSTILE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | ODD_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ODD_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+JOB_SPOTS = [
+    ("Description",),
+    ("Notification",),
+    ("Foo",),
+    ("DAG", "Tasks", "a", "Bar"),
+    ("DAG", "Tasks", "a", "Mounts"),
+    ("DAG", "Tasks", "a", "Parameters", "Command", "CommandLine"),
+    ("DAG", "Tasks", "a", "Parameters", "Command", "EnvVars"),
+    ("DAG", "Tasks", "a", "Parameters", "InputMappingConfig"),
+]
+CLUSTER_SPOTS = [("Description",), ("InputMappingConfig",), ("Notification",), ("Configs",), ("Foo",)]
+
+
+def _encode(body: object, how: str) -> bytes:
+    """JSON text of ``body``: escaped (``\\ud800``), or raw WTF-8 bytes for lone surrogates."""
+    if how == "escaped":
+        return json.dumps(body).encode()
+    return json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def _deep(depth: int) -> bytes:
+    return b'{"k": ' * depth + b"1" + b"}" * depth
+
+
+@st.composite
+def hostile_body(draw, base: dict, spots: list[tuple[str, ...]]) -> bytes:
+    """``base`` with a hostile value at one spot, or raw hostile text spliced in: duplicate keys,
+    1e400, deep nesting, bytes that are not UTF-8."""
+    body = json.loads(json.dumps(base))
+    kind = draw(st.sampled_from(["value", "value", "dup", "bignum", "deep", "badutf8"]))
+    if kind == "value":
+        node = body
+        spot = draw(st.sampled_from(spots))
+        for key in spot[:-1]:
+            node = node.setdefault(key, {})
+        node[spot[-1]] = draw(HOSTILE)
+        return _encode(body, draw(st.sampled_from(["escaped", "wtf8"])))
+    text = json.dumps(body).encode()[:-1]
+    if kind == "dup":
+        key = draw(st.sampled_from([s[0] for s in spots] + ["Name"]))
+        return text + b', "' + key.encode() + b'": ' + _encode(draw(HOSTILE), "escaped") + b"}"
+    if kind == "bignum":
+        return text + b', "Foo": ' + draw(st.sampled_from([b"1e400", b"-1e400", b"1" * 5000, b"NaN"])) + b"}"
+    if kind == "deep":
+        return text + b', "Foo": ' + _deep(draw(st.sampled_from([60, 63, 64, 65, 256, 960, 3000]))) + b"}"
+    return (
+        text
+        + b', "Foo": "'
+        + draw(st.binary(min_size=1, max_size=6)).replace(b'"', b"").replace(b"\\", b"")
+        + b'"}'
+    )
+
+
+def _renders(client: SignedClient, paths: list[tuple[str, str | None]]) -> None:
+    for path, params in paths:
+        r = client.get(path, params)
+        assert r.status_code == 200, (path, params, r.status_code, r.text)
+
+
+_CLUSTER: list[str] = []
+CLUSTER_BASE = {
+    "Name": "fz",
+    "ImageId": "img-ubuntu",
+    "InstanceType": "ecs.sn1.medium",
+    "Groups": {"g": {"DesiredVMCount": 0}},
+}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    target=st.sampled_from(["create_job", "patch_job", "create_cluster", "modify_cluster"]),
+    data=st.data(),
+)
+def test_accepted_bodies_always_render(shared_client: SignedClient, target: str, data) -> None:
+    """For any body: 2xx or 4xx with the API's error body; after a 2xx every read that renders
+    what was stored (get, list, description, history) answers 200."""
+    job_reads = lambda j: [("/jobs", None), (f"/jobs/{j}", None), (f"/jobs/{j}", "description"),  # noqa: E731
+                           (f"/jobs/{j}/history", None)]  # fmt: skip
+    if target in ("create_job", "patch_job"):
+        spots = JOB_SPOTS if target == "create_job" else [("Description",), ("Notification",)]
+        base = job({"a": task("true")}) if target == "create_job" else {"Description": "d"}
+        raw = data.draw(hostile_body(base, spots))
+        if target == "create_job":
+            r = shared_client.request("POST", "/jobs", raw=raw)
+            _check(r)
+            if r.status_code < 300:
+                _renders(shared_client, job_reads(r.json()["Id"]))
+        else:
+            job_id = _a_job(shared_client)
+            _check(shared_client.request("PATCH", f"/jobs/{job_id}", raw=raw))
+            _renders(shared_client, job_reads(job_id))
+        return
+    base = CLUSTER_BASE if target == "create_cluster" else {}
+    raw = data.draw(hostile_body(base, CLUSTER_SPOTS if target == "create_cluster" else CLUSTER_SPOTS[1:]))
+    if target == "create_cluster":
+        r = shared_client.request("POST", "/clusters", raw=raw)
+        _check(r)
+        if r.status_code < 300:
+            _renders(shared_client, [("/clusters", None), (f"/clusters/{r.json()['Id']}", None)])
+    else:
+        if not _CLUSTER:
+            _CLUSTER.append(shared_client.post("/clusters", CLUSTER_BASE).json()["Id"])
+        _check(shared_client.request("PUT", f"/clusters/{_CLUSTER[0]}", raw=raw))
+        _renders(shared_client, [("/clusters", None), (f"/clusters/{_CLUSTER[0]}", None)])
