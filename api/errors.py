@@ -184,6 +184,20 @@ ERRORS: dict[str, ErrorSpec] = {
         "The difference between the request time and the server time is too large (more than 15 minutes).",
     ),
     "nonce_used": ErrorSpec("SignatureNonceUsed", 400, "Specified signature nonce was used already."),
+    # without a nonce a captured request could be replayed for the whole Date window (issue 10)
+    "nonce_missing": ErrorSpec(
+        "MissingSignatureNonce", 400, "x-acs-signature-nonce is mandatory for this action."
+    ),
+    "nonce_invalid": ErrorSpec(
+        "InvalidSignatureNonce", 400, "Specified signature nonce is not valid (1 to 128 characters)."
+    ),
+    # body digests (CHOICE, OSS/S3 spelling): a malformed digest, then one that is not the body's
+    "digest_invalid": ErrorSpec(
+        "InvalidDigest", 400, "The {header} you specified is not a valid MD5 digest (hex or base64)."
+    ),
+    "digest_mismatch": ErrorSpec(
+        "BadDigest", 400, "The {header} you specified did not match what was received."
+    ),
     "version_not_found": ErrorSpec("InvalidVersion.NotFound", 403, "Specified version is not found."),
     # --- last resort ---
     "internal_error": ErrorSpec(

@@ -5,7 +5,6 @@ front; the routes; one error renderer (``service.http_errors``)."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -77,15 +76,14 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     http_errors.install(app)
     for module in (misc, jobs, tasks, clusters):
         app.include_router(module.router)
-    shared = None
-    if not settings.db_url.startswith("sqlite"):
-        # several bcsd nodes may share this database: nonces must be unique across them
 
-        def shared(nonce: str, expires: float) -> bool:
-            with engine.begin() as conn:
-                return repo.claim_nonce(conn, nonce, expires, time.time())
+    def claim(nonce: str, expires: float, sweep_before: float | None) -> bool:
+        # durable on SQLite too (a restart must not forget them) and unique across the nodes
+        # sharing a database: one INSERT in its own commit, expired rows swept once a minute
+        with engine.begin() as conn:
+            return repo.claim_nonce(conn, nonce, expires, sweep_before)
 
-    nonces = NonceRegistry(settings.clock_skew_s, shared)
+    nonces = NonceRegistry(settings.clock_skew_s, claim)
     app.add_middleware(
         ApiGate, creds=creds, nonces=nonces, skew_s=settings.clock_skew_s, max_body=settings.max_body_bytes
     )

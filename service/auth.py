@@ -2,13 +2,18 @@
 
 Order of checks (first failure wins, nothing is done for a rejected request):
 missing header → malformed header → unknown key id → Date missing/skewed (±15 min,
-``x-acs-date`` fallback) → signature (both canonical-resource readings, §2.4) → nonce replay.
+``x-acs-date`` fallback) → signature (both canonical-resource readings, §2.4) → body digest
+(``Content-MD5``/``contentMd5``) → nonce missing/too long → nonce replay.
 The nonce is checked last so an attacker cannot burn a legitimate client's nonce with a
 forged request.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
@@ -21,31 +26,87 @@ from service.credentials import Credentials
 PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz", "/metrics"})
 
 
-class NonceRegistry:
-    """Remembers signature nonces for the skew window so a replayed request is refused.
+#: the nonces table's column width; a longer nonce would not fit (PostgreSQL refuses it)
+MAX_NONCE = 128
 
-    In memory for one node; ``shared`` (a callable inserting into the store's ``nonces`` table,
-    returning False on a duplicate) makes the check hold across several bcsd nodes on one
-    database.
+#: the headers that carry a body digest: ``Content-MD5`` (signed, RFC 1864 base64 or hex) and the
+#: SDK's ``contentMd5`` (unsigned, lower-case hex of the body it sends)
+DIGEST_HEADERS: tuple[str, ...] = ("Content-MD5", "contentMd5")
+
+
+class NonceRegistry:
+    """Remembers signature nonces for the replay window so a replayed request is refused.
+
+    ``claim`` inserts into the store's ``nonces`` table (unique on the nonce, False on a
+    duplicate) in its own small commit, on SQLite as on PostgreSQL: a request captured before a
+    restart, or answered by another node on a shared database, stays refused. Expired rows are
+    swept lazily, at most once a minute, so a request pays one INSERT, not a DELETE scan.
+    Without ``claim`` (unit tests) nonces are kept in memory only.
     """
 
-    def __init__(self, window_s: float, shared: Callable[[str, float], bool] | None = None) -> None:
+    def __init__(
+        self, window_s: float, claim: Callable[[str, float, float | None], bool] | None = None
+    ) -> None:
         self.window_s = window_s
-        self.shared = shared
+        self.claim = claim
         self._seen: dict[str, float] = {}
         self._next_sweep = 0.0
 
     def first_use(self, nonce: str, now: float) -> bool:
+        sweep_before: float | None = None
         if now >= self._next_sweep:
-            self._seen = {n: exp for n, exp in self._seen.items() if exp > now}
+            sweep_before = now
             self._next_sweep = now + 60
-        if nonce in self._seen:
-            return False
         expires = now + 2 * self.window_s  # a request dated +window may arrive until now+2*window
-        if self.shared is not None and not self.shared(nonce, expires):
+        if self.claim is not None:
+            return self.claim(nonce, expires, sweep_before)
+        if sweep_before is not None:
+            self._seen = {n: exp for n, exp in self._seen.items() if exp > now}
+        if nonce in self._seen:
             return False
         self._seen[nonce] = expires
         return True
+
+
+def check_digest(headers: Mapping[str, str], body: bytes) -> None:
+    """Refuse a body whose ``Content-MD5``/``contentMd5`` is not its MD5 (issue 10).
+
+    The signature covers ``Content-MD5`` but not the body, so without this a body swapped after
+    signing would be accepted under the original's signature. ``contentMd5`` is unsigned (it
+    proves nothing against tampering) but the SDK computes it over the exact ASCII JSON it
+    sends, so checking it too catches a corrupted body at no risk to the SDK.
+    """
+    actual: bytes | None = None
+    for name in DIGEST_HEADERS:
+        given = header(headers, name).strip()
+        if not given:
+            continue
+        expected = _digest_bytes(given)
+        if expected is None:
+            raise error("digest_invalid", header=name)
+        if actual is None:
+            actual = hashlib.md5(body).digest()
+        if not hmac.compare_digest(expected, actual):
+            raise error("digest_mismatch", header=name)
+
+
+def _digest_bytes(text: str) -> bytes | None:
+    """The 16 bytes of an MD5 written as hex (either case, as the docs disagree) or base64."""
+    if len(text) == 32:
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    return raw if len(raw) == 16 else None
+
+
+def has_digest(headers: Mapping[str, str]) -> bool:
+    """True when the request names a body digest the gate must check before the nonce."""
+    return any(header(headers, name) for name in DIGEST_HEADERS)
 
 
 def authenticate(
@@ -57,8 +118,13 @@ def authenticate(
     nonces: NonceRegistry,
     skew_s: float,
     now: float | None = None,
+    body: bytes | None = None,
 ) -> str:
-    """Return the authenticated key id, or raise the ``ApiError`` that says why not."""
+    """Return the authenticated key id, or raise the ``ApiError`` that says why not.
+
+    ``body`` is the request body when the request carries a digest header (the gate reads it
+    first); it is checked after the signature and before the nonce is spent.
+    """
     now = time.time() if now is None else now
     auth = header(headers, "Authorization").strip()
     if not auth:
@@ -81,7 +147,13 @@ def authenticate(
         raise error("signature_mismatch")
     if not verify(method, candidate_resources(raw_path, raw_query), headers, creds.secret, given):
         raise error("signature_mismatch")
+    if body is not None:
+        check_digest(headers, body)
     nonce = header(headers, "x-acs-signature-nonce")
-    if nonce and not nonces.first_use(nonce, now):
+    if not nonce:
+        raise error("nonce_missing")
+    if len(nonce) > MAX_NONCE:
+        raise error("nonce_invalid")
+    if not nonces.first_use(nonce, now):
         raise error("nonce_used")
     return key_id

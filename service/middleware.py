@@ -12,7 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import ApiError, error
-from service.auth import PUBLIC_PATHS, NonceRegistry, authenticate
+from service.auth import PUBLIC_PATHS, NonceRegistry, authenticate, has_digest
 from service.credentials import Credentials
 from service.http_errors import HOST_ID, new_request_id
 
@@ -51,6 +51,11 @@ class ApiGate:
             if length and (not length.isdigit() or int(length) > self.max_body):
                 raise error("body_too_large", max=self.max_body)
             if path not in PUBLIC_PATHS:
+                body: bytes | None = None
+                if has_digest(headers):
+                    # the digest must match the body before the nonce is spent: read it now
+                    body = await _read_body(receive, self.max_body)
+                    receive = _replay(body, receive)
                 raw_path = scope.get("raw_path") or path.encode()
                 authenticate(
                     scope["method"],
@@ -60,11 +65,44 @@ class ApiGate:
                     self.creds,
                     self.nonces,
                     self.skew_s,
+                    body=body,
                 )
         except ApiError as err:
             await _reject(send_with_id, err, rid)
             return
         await self.app(scope, _limited(scope, receive, self.max_body), send_with_id)
+
+
+async def _read_body(receive: Receive, max_body: int) -> bytes:
+    """The whole body (at most ``max_body`` bytes; more is refused as RequestBodyTooLarge)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # client gone: the digest check fails on the partial body, nothing is done
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_body:
+            raise error("body_too_large", max=max_body)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """Hand the already-read body to the app once, then the client's own events (disconnect)."""
+    pending = True
+
+    async def wrapped() -> dict[str, Any]:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return wrapped
 
 
 def _limited(scope: Scope, receive: Receive, max_body: int) -> Receive:

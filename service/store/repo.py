@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from service.store.schema import (
@@ -268,9 +270,20 @@ def add_tombstone(conn: Connection, job_id: str, at: float) -> None:
     conn.execute(insert(tombstones).values(job_id=job_id, released_at=at))
 
 
-def claim_nonce(conn: Connection, nonce: str, expires: float, now: float) -> bool:
-    """Insert the nonce; False when another request (on any node) already used it."""
-    conn.execute(delete(nonces).where(nonces.c.expires < now))
+def claim_nonce(conn: Connection, nonce: str, expires: float, sweep_before: float | None = None) -> bool:
+    """Insert the nonce; False when another request (before a restart, or on any node) used it.
+
+    ``sweep_before`` first deletes rows expired by then; callers pass it rarely (once a minute)
+    so the hot path is a single INSERT against the primary key.
+    """
+    if sweep_before is not None:
+        conn.execute(delete(nonces).where(nonces.c.expires < sweep_before))
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        # INSERT … ON CONFLICT DO NOTHING: no savepoint, a replay shows as rowcount 0
+        ins = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = ins(nonces).values(nonce=nonce, expires=expires).on_conflict_do_nothing()
+        return conn.execute(stmt).rowcount == 1
     try:
         with conn.begin_nested():
             conn.execute(insert(nonces).values(nonce=nonce, expires=expires))

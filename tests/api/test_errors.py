@@ -48,12 +48,16 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "signature_mismatch": ("SignatureDoesNotMatch", 400),
     "time_skewed": ("RequestTimeTooSkewed", 400),
     "nonce_used": ("SignatureNonceUsed", 400),
+    "nonce_missing": ("MissingSignatureNonce", 400),
+    "nonce_invalid": ("InvalidSignatureNonce", 400),
+    "digest_invalid": ("InvalidDigest", 400),
+    "digest_mismatch": ("BadDigest", 400),
     "version_not_found": ("InvalidVersion.NotFound", 403),
     "internal_error": ("InternalError", 500),
 }
 
 CTX = {"param": "X", "type": "string", "min": 0, "max": 1, "detail": "d.", "cycle": "a -> a",
-       "quota": "MaxJobCount", "value": 1, "at": "t", "state": "Running"}  # fmt: skip
+       "quota": "MaxJobCount", "value": 1, "at": "t", "state": "Running", "header": "H"}  # fmt: skip
 
 
 def test_catalogue_matches_the_table() -> None:
