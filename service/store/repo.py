@@ -280,10 +280,11 @@ def claim_nonce(conn: Connection, nonce: str, expires: float, sweep_before: floa
         conn.execute(delete(nonces).where(nonces.c.expires < sweep_before))
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        # INSERT … ON CONFLICT DO NOTHING: no savepoint, a replay shows as rowcount 0
+        # INSERT … ON CONFLICT DO NOTHING RETURNING: no savepoint; a replay returns no row.
+        # (Not rowcount: psycopg's is not 1 for an inserted row here, so every nonce looked used.)
         ins = sqlite_insert if dialect == "sqlite" else pg_insert
         stmt = ins(nonces).values(nonce=nonce, expires=expires).on_conflict_do_nothing()
-        return conn.execute(stmt).rowcount == 1
+        return conn.execute(stmt.returning(nonces.c.nonce)).first() is not None
     try:
         with conn.begin_nested():
             conn.execute(insert(nonces).values(nonce=nonce, expires=expires))
