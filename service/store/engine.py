@@ -7,7 +7,7 @@ from sqlalchemy.exc import OperationalError
 
 from service.store import repo
 from service.store.database_url import DatabaseUnavailable, driver_url, masked
-from service.store.schema import metadata
+from service.store.schema import metadata, nonces_by_expiry
 
 
 def open_engine(url: str) -> Engine:
@@ -30,6 +30,7 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     try:
         metadata.create_all(engine)
+        nonces_by_expiry.create(engine, checkfirst=True)  # databases made before the index
         with engine.begin() as conn:
             repo.init_job_counter(conn)
     except OperationalError as exc:  # unreachable server, bad password: one clear line, no secret

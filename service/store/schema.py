@@ -176,6 +176,9 @@ nonces = Table(
     Column("nonce", String(128), primary_key=True),  # a duplicate insert is a replay, on any node
     Column("expires", Float, nullable=False),
 )
+#: the once-a-minute sweep of expired nonces reads this instead of the whole table; created on
+#: existing databases too (``engine.open``), not only with a new table
+nonces_by_expiry = Index("nonces_by_expiry", nonces.c.expires)
 
 counters = Table(
     "counters",
