@@ -9,7 +9,6 @@ that module are reported as xfail naming the failed step instead of failing conf
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import yaml
 
 from tests.support.bcsd import BcsdProcess, start_bcsd
 from tests.support.client import SignedClient
-from tests.support.pulumi_cli import REPO, PulumiProject, Run, export_state, require_cli
+from tests.support.pulumi_cli import KEY_ENV, PulumiProject, Run, export_state, gitops_tree, require_cli
 
 STACK = "test"
 JOB_TYPE = "pulumi-python:dynamic/bcs:Job"
@@ -78,11 +77,9 @@ class EngineProject(PulumiProject):
     """
 
     def __init__(self, root: Path, bin_dir: Path, service: BcsdProcess) -> None:
-        (root / "stacks" / "specs" / "jobs").mkdir(parents=True)
-        (root / "stacks" / "specs" / "clusters").mkdir(parents=True)
-        shutil.copy(REPO / "stacks" / "__main__.py", root / "stacks" / "__main__.py")
+        gitops_tree(root)
         super().__init__(root, bin_dir)
-        for var in ("BCS_ENDPOINT", "BCS_ACCESS_KEY_ID", "BCS_ACCESS_KEY_SECRET", "BCS_REGION"):
+        for var in KEY_ENV:
             self.env.pop(var, None)  # the stack's config is the only source of keys
         self.env["PULUMI_DEBUG_COMMANDS"] = "true"  # unhides --event-log
         self.service = service

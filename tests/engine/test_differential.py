@@ -16,7 +16,6 @@ previews the driver's stack from the same checkpoint and must find nothing to ch
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ import yaml
 
 from tests.support.bcsd import BcsdProcess, start_bcsd
 from tests.support.client import SignedClient
-from tests.support.pulumi_cli import REPO, PulumiProject, require_cli
+from tests.support.pulumi_cli import KEY_ENV, PulumiProject, gitops_tree, require_cli
 
 pytestmark = pytest.mark.slow
 STACK = "test"
@@ -100,11 +99,9 @@ class Side(PulumiProject):
     """One engine's copy of the GitOps project on stack ``test`` (keys in stack config)."""
 
     def __init__(self, root: Path, bin_dir: Path, service: BcsdProcess) -> None:
-        (root / "stacks" / "specs" / "jobs").mkdir(parents=True)
-        (root / "stacks" / "specs" / "clusters").mkdir(parents=True)
-        shutil.copy(REPO / "stacks" / "__main__.py", root / "stacks" / "__main__.py")
+        gitops_tree(root)
         super().__init__(root, bin_dir)
-        for var in ("BCS_ENDPOINT", "BCS_ACCESS_KEY_ID", "BCS_ACCESS_KEY_SECRET", "BCS_REGION"):
+        for var in KEY_ENV:
             self.env.pop(var, None)
         config = {"bcs:endpoint": service.url, "bcs:region": "local", "bcs:accessKeyId": service.key_id}
         (root / "stacks" / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump({"config": config}))

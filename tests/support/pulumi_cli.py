@@ -65,6 +65,17 @@ class Run:
     err: str
 
 
+def gitops_tree(root: Path) -> None:
+    """The GitOps layout the program expects: ``stacks/__main__.py`` and empty spec folders."""
+    (root / "stacks" / "specs" / "jobs").mkdir(parents=True)
+    (root / "stacks" / "specs" / "clusters").mkdir(parents=True)
+    shutil.copy(REPO / "stacks" / "__main__.py", root / "stacks" / "__main__.py")
+
+
+#: what the provider would read instead of the stack's config; a test of config keys drops them
+KEY_ENV = ("BCS_ENDPOINT", "BCS_ACCESS_KEY_ID", "BCS_ACCESS_KEY_SECRET", "BCS_REGION")
+
+
 class PulumiProject:
     """A GitOps project in ``root`` (``Pulumi.yaml`` + ``stacks/``) run with the real CLI.
 
