@@ -41,15 +41,11 @@ class NonceRegistry:
     duplicate) in its own small commit, on SQLite as on PostgreSQL: a request captured before a
     restart, or answered by another node on a shared database, stays refused. Expired rows are
     swept lazily, at most once a minute, so a request pays one INSERT, not a DELETE scan.
-    Without ``claim`` (unit tests) nonces are kept in memory only.
     """
 
-    def __init__(
-        self, window_s: float, claim: Callable[[str, float, float | None], bool] | None = None
-    ) -> None:
+    def __init__(self, window_s: float, claim: Callable[[str, float, float | None], bool]) -> None:
         self.window_s = window_s
         self.claim = claim
-        self._seen: dict[str, float] = {}
         self._next_sweep = 0.0
 
     def first_use(self, nonce: str, now: float) -> bool:
@@ -58,14 +54,7 @@ class NonceRegistry:
             sweep_before = now
             self._next_sweep = now + 60
         expires = now + 2 * self.window_s  # a request dated +window may arrive until now+2*window
-        if self.claim is not None:
-            return self.claim(nonce, expires, sweep_before)
-        if sweep_before is not None:
-            self._seen = {n: exp for n, exp in self._seen.items() if exp > now}
-        if nonce in self._seen:
-            return False
-        self._seen[nonce] = expires
-        return True
+        return self.claim(nonce, expires, sweep_before)
 
 
 def check_digest(headers: Mapping[str, str], body: bytes) -> None:
