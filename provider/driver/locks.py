@@ -81,23 +81,33 @@ def _cli_lock(paths: StackPaths) -> Iterator[None]:
         remove_blob(mine)
 
 
-def _refuse_if_held(paths: StackPaths, mine: Path) -> None:
+def _lock_files(paths: StackPaths) -> list[tuple[Path, dict[str, object] | None]]:
+    """Every CLI-style lock of the stack with what it says (None when unreadable)."""
     if not paths.cli_lock_dir.is_dir():
-        return
-    others = sorted(
-        p for p in paths.cli_lock_dir.iterdir()
-        if p.is_file() and p.suffix == ".json" and p != mine and not p.name.startswith(".")
-    )
-    if not others:
-        return
-    holders = []
-    for path in others:
+        return []
+    found: list[tuple[Path, dict[str, object] | None]] = []
+    for path in sorted(paths.cli_lock_dir.iterdir()):
+        if not path.is_file() or path.suffix != ".json" or path.name.startswith("."):
+            continue
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
-            holders.append(f"{path}: pid {info.get('pid')} of {info.get('username')}@{info.get('hostname')}"
-                           f" since {info.get('timestamp')}")
         except (OSError, ValueError):
-            holders.append(str(path))
+            info = None
+        found.append((path, info if isinstance(info, dict) else None))
+    return found
+
+
+def _refuse_if_held(paths: StackPaths, mine: Path) -> None:
+    others = [(path, info) for path, info in _lock_files(paths) if path != mine]
+    if not others:
+        return
+    holders = [
+        f"{path}: pid {info.get('pid')} of {info.get('username')}@{info.get('hostname')}"
+        f" since {info.get('timestamp')}"
+        if info is not None
+        else str(path)
+        for path, info in others
+    ]
     raise StateLocked(
         f"stack '{paths.stack}' is locked by {len(others)} other run(s) of pulumi or bcs-deploy: "
         + "; ".join(holders)
@@ -108,16 +118,15 @@ def _refuse_if_held(paths: StackPaths, mine: Path) -> None:
 def dead_holders(paths: StackPaths) -> list[int]:
     """Pids of runs on this host whose lock is still there although they no longer run: a
     ``pulumi up`` or ``bcs-deploy up`` killed with SIGKILL. Locks of other hosts are never judged."""
-    if not paths.cli_lock_dir.is_dir():
-        return []
     dead = []
-    for path in sorted(paths.cli_lock_dir.glob("*.json")):
-        try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-            pid = int(info["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
+    for _, info in _lock_files(paths):
+        if info is None or info.get("hostname") != socket.gethostname():
             continue
-        if info.get("hostname") == socket.gethostname() and not _runs(pid):
+        try:
+            pid = int(str(info["pid"]))
+        except (KeyError, ValueError):
+            continue
+        if not _runs(pid):
             dead.append(pid)
     return dead
 

@@ -149,8 +149,9 @@ def _recover_killed_run(pulumi: Path, root: Path, backend: Path, env: dict[str, 
     same IdempotentTokens, so a job the killed run had submitted is adopted, not duplicated."""
     from provider.driver.backend import StackPaths
     from provider.driver.locks import dead_holders
+    from provider.driver.project import load_project
 
-    dead = dead_holders(StackPaths(backend, "bcs-gitops", STACK))
+    dead = dead_holders(StackPaths(backend, load_project(root).name, STACK))
     if not dead:
         return
     print(f"a previous deployment (pid {', '.join(map(str, dead))}) was killed: clearing its lock and "
