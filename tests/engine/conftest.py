@@ -9,14 +9,13 @@ that module are reported as xfail naming the failed step instead of failing conf
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support.bcsd import BcsdProcess, start_bcsd
+from tests.support.bcsd import BcsdProcess
 from tests.support.client import SignedClient
 from tests.support.pulumi_cli import KEY_ENV, PulumiProject, Run, export_state, gitops_tree, require_cli
 
@@ -153,19 +152,7 @@ def jobs_named(client: SignedClient, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def engine_bcsd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BcsdProcess]:
-    """One bcsd per scenario module (the modules' assertions count everything it holds). The
-    fixtures are named ``engine_*`` so they never shadow the suite's ``bcsd`` / ``client``."""
-    with start_bcsd(tmp_path_factory.mktemp("bcsd")) as proc:
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def engine_client(engine_bcsd: BcsdProcess) -> Iterator[SignedClient]:
-    with SignedClient(engine_bcsd.url, engine_bcsd.key_id, engine_bcsd.secret) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def engine_project(tmp_path_factory: pytest.TempPathFactory, engine_bcsd: BcsdProcess) -> EngineProject:
-    return EngineProject(tmp_path_factory.mktemp("gitops"), require_cli(), engine_bcsd)
+def project(tmp_path_factory: pytest.TempPathFactory, shared_bcsd: BcsdProcess) -> EngineProject:
+    """One GitOps project per scenario module, on the module's own bcsd (``shared_bcsd``: the
+    modules' assertions count everything it holds; ``shared_client`` asks it)."""
+    return EngineProject(tmp_path_factory.mktemp("gitops"), require_cli(), shared_bcsd)

@@ -18,14 +18,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support.bcsd import BcsdProcess, start_bcsd
+from tests.stacks.test_driver_bcsd import job_spec  # the driver suite's one-task job
+from tests.support.bcsd import BcsdProcess
 from tests.support.client import SignedClient
 from tests.support.pulumi_cli import KEY_ENV, PulumiProject, gitops_tree, require_cli
 
@@ -33,19 +33,6 @@ pytestmark = pytest.mark.slow
 STACK = "test"
 TYPES = ("pulumi-python:dynamic/bcs:Job", "pulumi-python:dynamic/bcs:Cluster")
 Steps = dict[str, str]  # resource name -> "same" | "create" | "update" | "replace(dbr)" | ...
-
-
-def job_spec(name: str, command: str, *, cluster: str = "", priority: int = 1) -> dict[str, Any]:
-    task: dict[str, Any] = {
-        "InstanceCount": 1,
-        "Timeout": 60,
-        "Parameters": {"Command": {"CommandLine": command, "PackagePath": ""}},
-    }
-    if cluster:
-        task["ClusterId"] = f"cluster:{cluster}"
-    else:
-        task["AutoCluster"] = {"InstanceType": "bcs.a2.large", "ImageId": "img-ubuntu"}
-    return {"Name": name, "Priority": priority, "Type": "DAG", "DAG": {"Tasks": {"main": task}}}
 
 
 def cluster_spec(vms: int = 1, instance_type: str = "bcs.a2.large") -> dict[str, Any]:
@@ -72,7 +59,7 @@ SCENARIO: list[tuple[str, dict[tuple[str, str], dict[str, Any] | None], Steps]] 
     (
         "change",
         {
-            ("jobs", "prio"): job_spec("prio", "python3 -c pass", priority=5),
+            ("jobs", "prio"): job_spec("prio", "python3 -c pass", Priority=5),
             ("jobs", "cmd"): job_spec("cmd", "python3 -c 'print(2)'"),
             ("jobs", "gone"): None,
         },
@@ -215,12 +202,6 @@ def masked(outputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BcsdProcess]:
-    with start_bcsd(tmp_path_factory.mktemp("bcsd")) as proc:
-        yield proc
-
-
 def wait_all(client: SignedClient, outputs: dict[str, Any]) -> None:
     """Every job of the stack has ended, so no step meets a job mid-run."""
     for entry in (outputs.get("jobs") or {}).values():
@@ -228,24 +209,25 @@ def wait_all(client: SignedClient, outputs: dict[str, Any]) -> None:
             client.wait_job(entry["id"])
 
 
-def test_driver_takes_the_engines_steps(tmp_path: Path, service: BcsdProcess) -> None:
+def test_driver_takes_the_engines_steps(
+    tmp_path: Path, shared_bcsd: BcsdProcess, shared_client: SignedClient
+) -> None:
     bin_dir = require_cli()
-    cli = CliSide(tmp_path / "cli", bin_dir, service)
-    driver = DriverSide(tmp_path / "driver", bin_dir, service)
-    with SignedClient(service.url, service.key_id, service.secret) as client:
-        for label, changes, expected in SCENARIO:
-            for side in (cli, driver):
-                for (kind, name), body in changes.items():
-                    side.spec(kind, name, body)
-            cli_steps, cli_out = cli.up()
-            driver_steps_, driver_out = driver.up()
-            assert driver_steps_ == cli_steps, f"step '{label}': the driver differs from the engine"
-            assert masked(driver_out) == masked(cli_out), f"step '{label}': stack outputs differ"
-            assert cli_steps == expected, f"step '{label}': the scenario did not do what it says"
-            driver.cli_finds_nothing_to_do()
-            wait_all(client, cli_out)
-            wait_all(client, driver_out)
-        cli_destroyed, driver_destroyed = cli.destroy(), driver.destroy()
-        assert driver_destroyed == cli_destroyed == DESTROYED
-        assert client.get("/jobs").json()["Items"] == []
-        assert client.get("/clusters").json()["Items"] == []
+    cli = CliSide(tmp_path / "cli", bin_dir, shared_bcsd)
+    driver = DriverSide(tmp_path / "driver", bin_dir, shared_bcsd)
+    for label, changes, expected in SCENARIO:
+        for side in (cli, driver):
+            for (kind, name), body in changes.items():
+                side.spec(kind, name, body)
+        cli_steps, cli_out = cli.up()
+        driver_steps_, driver_out = driver.up()
+        assert driver_steps_ == cli_steps, f"step '{label}': the driver differs from the engine"
+        assert masked(driver_out) == masked(cli_out), f"step '{label}': stack outputs differ"
+        assert cli_steps == expected, f"step '{label}': the scenario did not do what it says"
+        driver.cli_finds_nothing_to_do()
+        wait_all(shared_client, cli_out)
+        wait_all(shared_client, driver_out)
+    cli_destroyed, driver_destroyed = cli.destroy(), driver.destroy()
+    assert driver_destroyed == cli_destroyed == DESTROYED
+    assert shared_client.get("/jobs").json()["Items"] == []
+    assert shared_client.get("/clusters").json()["Items"] == []

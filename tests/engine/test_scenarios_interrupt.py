@@ -25,21 +25,13 @@ from .conftest import JOB_TYPE, STACK, EngineProject, job_spec, jobs_named, task
 pytestmark = [pytest.mark.pulumi_cli, pytest.mark.slow, pytest.mark.incremental]
 
 
-@pytest.fixture(scope="module")
-def project(engine_project: EngineProject) -> EngineProject:
-    """This module's project (``engine_project``, under a short name only here)."""
-    return engine_project
-
-
-@pytest.fixture(scope="module")
-def client(engine_client: SignedClient) -> SignedClient:
-    """A signed client of this module's bcsd (shadows the suite's ``client`` only here)."""
-    return engine_client
 
 SLOW = "python3 -c 'import time; time.sleep(5)'"  # up waits for it (wait_for): time to kill
 
 
-def test_01_invalid_spec_fails_naming_file_and_path(project: EngineProject, client: SignedClient) -> None:
+def test_01_invalid_spec_fails_naming_file_and_path(
+    project: EngineProject, shared_client: SignedClient
+) -> None:
     project.spec("jobs", "slow", job_spec("slow", task(SLOW), wait_for=60))
     bad = task("python3 -c pass")
     bad["InstanceCount"] = -1
@@ -50,7 +42,7 @@ def test_01_invalid_spec_fails_naming_file_and_path(project: EngineProject, clie
         text = run.out + run.err
         assert run.code != 0, text
         assert "stacks/specs/jobs/x.yaml: DAG.Tasks.main.InstanceCount" in text, text
-        assert client.get("/jobs").json()["Items"] == [], f"{command} created a job"
+        assert shared_client.get("/jobs").json()["Items"] == [], f"{command} created a job"
     project.spec("jobs", "x", None)
 
 
@@ -63,11 +55,11 @@ def _alive(pid: int) -> bool:
 
 
 def test_02_up_killed_mid_create_then_recovered_without_duplicate(
-    project: EngineProject, client: SignedClient, tmp_path: Path
+    project: EngineProject, shared_client: SignedClient, tmp_path: Path
 ) -> None:
     cli = start(project, "up", "--yes", "--skip-preview", "--stack", STACK, output=tmp_path / "up.out")
     try:
-        submitted = until(lambda: jobs_named(client, "slow"), "bcsd to receive the CreateJob")
+        submitted = until(lambda: jobs_named(shared_client, "slow"), "bcsd to receive the CreateJob")
         assert cli.poll() is None, "up ended before it could be killed:\n" + (tmp_path / "up.out").read_text()
     finally:
         plugins = descendants(cli.pid)  # language host, its program, provider host
@@ -95,13 +87,13 @@ def test_02_up_killed_mid_create_then_recovered_without_duplicate(
     project.cli("up", "--yes", "--skip-preview")
 
     assert project.outputs()["jobs"]["slow"] == {"id": job_id, "state": "Finished"}
-    assert [j["Id"] for j in jobs_named(client, "slow")] == [job_id], "the job was submitted twice"
-    assert client.job(job_id)["State"] == "Finished"
+    assert [j["Id"] for j in jobs_named(shared_client, "slow")] == [job_id], "the job was submitted twice"
+    assert shared_client.job(job_id)["State"] == "Finished"
     run = project.cli("preview", "--expect-no-changes")
     assert "warning" not in run.out.lower(), run.out  # no pending operation is left to warn about
 
 
-def test_03_destroy(project: EngineProject, client: SignedClient) -> None:
+def test_03_destroy(project: EngineProject, shared_client: SignedClient) -> None:
     project.cli("destroy", "--yes", "--skip-preview")
     assert project.state() == {}
-    assert client.get("/jobs").json()["Items"] == []
+    assert shared_client.get("/jobs").json()["Items"] == []

@@ -26,16 +26,6 @@ from .conftest import CLUSTER_TYPE, JOB_TYPE, EngineProject, cluster_spec, job_s
 pytestmark = [pytest.mark.pulumi_cli, pytest.mark.slow, pytest.mark.incremental]
 
 
-@pytest.fixture(scope="module")
-def project(engine_project: EngineProject) -> EngineProject:
-    """This module's project (``engine_project``, under a short name only here)."""
-    return engine_project
-
-
-@pytest.fixture(scope="module")
-def client(engine_client: SignedClient) -> SignedClient:
-    """A signed client of this module's bcsd (shadows the suite's ``client`` only here)."""
-    return engine_client
 
 PASS = "python3 -c pass"
 LONG = "python3 -c 'import time; time.sleep(600)'"  # still Running when it is replaced
@@ -52,8 +42,8 @@ class Chain:
     foreign: str = ""
 
 
-def _task(client: SignedClient, job_id: str) -> dict[str, Any]:
-    r = client.get(f"/jobs/{job_id}/tasks/main")
+def _task(shared_client: SignedClient, job_id: str) -> dict[str, Any]:
+    r = shared_client.get(f"/jobs/{job_id}/tasks/main")
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -64,7 +54,7 @@ def _context(text: str, secret: str) -> str:
     return text[max(0, at - 300): at + len(secret) + 100].replace(secret, "<SECRET>")
 
 
-def test_01_preview_on_empty_state(project: EngineProject, client: SignedClient) -> None:
+def test_01_preview_on_empty_state(project: EngineProject, shared_client: SignedClient) -> None:
     project.spec("clusters", "pool", cluster_spec("pool", 1))
     project.spec("jobs", "prio", job_spec("prio", task(PASS), wait_for=60))
     project.spec("jobs", "cmd", job_spec("cmd", task(LONG, timeout=900)))
@@ -81,11 +71,11 @@ def test_01_preview_on_empty_state(project: EngineProject, client: SignedClient)
     assert re.search(rf"\+ {re.escape(CLUSTER_TYPE)}: \(create\)\n\s+\[urn=\S+::pool\]", preview.out)
     assert "+ 8 to create" in preview.out  # the stack too
     # a preview creates nothing (the cluster id onpool needs is unknown; check lets it through)
-    assert client.get("/jobs").json()["Items"] == []
-    assert client.get("/clusters").json()["Items"] == []
+    assert shared_client.get("/jobs").json()["Items"] == []
+    assert shared_client.get("/clusters").json()["Items"] == []
 
 
-def test_02_up_creates_and_jobs_finish(project: EngineProject, client: SignedClient) -> None:
+def test_02_up_creates_and_jobs_finish(project: EngineProject, shared_client: SignedClient) -> None:
     run, events = project.engine("up")
     done = steps(events)
     assert {n: ops[-1] for n, ops in done.items()} == {n: "create" for n in (*JOBS, "pool")}, run.out
@@ -96,35 +86,35 @@ def test_02_up_creates_and_jobs_finish(project: EngineProject, client: SignedCli
     # wait_for jobs were Finished before up returned, and their outputs say so
     for name in ("prio", "onpool", "ghost"):
         assert outs["jobs"][name]["state"] == "Finished", outs
-        assert client.job(Chain.jobs[name])["State"] == "Finished"
+        assert shared_client.job(Chain.jobs[name])["State"] == "Finished"
     assert outs["jobs"]["cmd"]["state"] in ("Waiting", "Running")
     assert outs["clusters"]["pool"]["state"] == "Active"
-    assert client.get(f"/clusters/{Chain.pool_id}").json()["State"] == "Active"
-    assert _task(client, Chain.jobs["onpool"])["ClusterId"] == Chain.pool_id
-    until(lambda: client.job(Chain.jobs["cmd"])["State"] == "Running", "cmd running")
+    assert shared_client.get(f"/clusters/{Chain.pool_id}").json()["State"] == "Active"
+    assert _task(shared_client, Chain.jobs["onpool"])["ClusterId"] == Chain.pool_id
+    until(lambda: shared_client.job(Chain.jobs["cmd"])["State"] == "Running", "cmd running")
     # ReserveOnFail: the failed task keeps its AutoCluster VM and its sandbox
     reserve = Chain.jobs["reserve"]
-    until(lambda: client.job(reserve)["State"] == "Failed", "reserve failed")
-    main = _task(client, reserve)
+    until(lambda: shared_client.job(reserve)["State"] == "Failed", "reserve failed")
+    main = _task(shared_client, reserve)
     assert main["ReservedVMCount"] >= 1, main
     Chain.reserve_cluster = main["AutoClusterId"]  # bcsd lists AutoClusters only under their task
-    instance = client.get(f"/jobs/{reserve}/tasks/main/instances").json()["Items"][0]
+    instance = shared_client.get(f"/jobs/{reserve}/tasks/main/instances").json()["Items"][0]
     Chain.reserve_sandbox = instance["SandboxPath"]
     assert Chain.reserve_sandbox and Path(Chain.reserve_sandbox).is_dir(), instance
     # AutoRelease: bcsd releases the job once it finished
-    until(lambda: client.get(f"/jobs/{Chain.jobs['auto']}").status_code == 410, "auto released")
+    until(lambda: shared_client.get(f"/jobs/{Chain.jobs['auto']}").status_code == 410, "auto released")
 
 
-def test_03_up_again_changes_nothing(project: EngineProject, client: SignedClient) -> None:
+def test_03_up_again_changes_nothing(project: EngineProject, shared_client: SignedClient) -> None:
     run, events = project.engine("up")
     done = steps(events)
     assert set(done) == {*JOBS, "pool"} and {ops[-1] for ops in done.values()} == {"same"}, done
     assert "8 unchanged" in run.out and "created" not in run.out and "updated" not in run.out
     project.cli("preview", "--expect-no-changes")
-    assert len(client.get("/jobs").json()["Items"]) == 5  # all but the released one
+    assert len(shared_client.get("/jobs").json()["Items"]) == 5  # all but the released one
 
 
-def test_04_refresh_keeps_the_released_job(project: EngineProject, client: SignedClient) -> None:
+def test_04_refresh_keeps_the_released_job(project: EngineProject, shared_client: SignedClient) -> None:
     run, _ = project.engine("refresh")
     state = project.state()
     assert set(state) == {*JOBS, "pool"}, run.out  # the released job was not dropped
@@ -134,19 +124,21 @@ def test_04_refresh_keeps_the_released_job(project: EngineProject, client: Signe
     reserved = state["reserve"]["outputs"]["tasks"]["main"]["auto_cluster"]
     assert reserved["reserved"] is True and reserved["cluster_id"] == Chain.reserve_cluster
     project.cli("preview", "--expect-no-changes")  # refreshed outputs plan nothing either
-    assert jobs_named(client, "auto") == []
+    assert jobs_named(shared_client, "auto") == []
 
 
 def test_05_job_deleted_behind_pulumis_back_is_dropped_by_refresh(
-    project: EngineProject, client: SignedClient
+    project: EngineProject, shared_client: SignedClient
 ) -> None:
-    assert client.delete(f"/jobs/{Chain.jobs['ghost']}").status_code == 204
+    assert shared_client.delete(f"/jobs/{Chain.jobs['ghost']}").status_code == 204
     run, _ = project.engine("refresh")
     assert set(project.state()) == {*JOBS, "pool"} - {"ghost"}, run.out
-    assert jobs_named(client, "ghost") == []  # refresh only reads: nothing re-created yet
+    assert jobs_named(shared_client, "ghost") == []  # refresh only reads: nothing re-created yet
 
 
-def test_06_changes_update_replace_delete_recreate(project: EngineProject, client: SignedClient) -> None:
+def test_06_changes_update_replace_delete_recreate(
+    project: EngineProject, shared_client: SignedClient
+) -> None:
     """Priority in place, CommandLine replace (delete-before-replace of a Running job), the
     ReserveOnFail job removed, the cluster resized in place, ghost re-created."""
     project.spec("jobs", "prio", job_spec("prio", task(PASS), wait_for=60, Priority=5))
@@ -188,52 +180,52 @@ def test_06_changes_update_replace_delete_recreate(project: EngineProject, clien
 
     outs = {n: v["id"] for n, v in project.outputs()["jobs"].items()}
     # Priority: same job, new priority in bcsd
-    assert outs["prio"] == Chain.jobs["prio"] and client.job(outs["prio"])["Priority"] == 5
+    assert outs["prio"] == Chain.jobs["prio"] and shared_client.job(outs["prio"])["Priority"] == 5
     # CommandLine: a new job; the old (stopped while Running) is gone
     assert outs["cmd"] != Chain.jobs["cmd"]
-    assert client.get(f"/jobs/{Chain.jobs['cmd']}").status_code == 404
-    assert [j["Id"] for j in jobs_named(client, "cmd")] == [outs["cmd"]]
-    assert client.job(outs["cmd"])["State"] == "Finished"
+    assert shared_client.get(f"/jobs/{Chain.jobs['cmd']}").status_code == 404
+    assert [j["Id"] for j in jobs_named(shared_client, "cmd")] == [outs["cmd"]]
+    assert shared_client.job(outs["cmd"])["State"] == "Finished"
     # ReserveOnFail job removed: the job with its reserved AutoCluster VM and its sandbox
-    assert client.get(f"/jobs/{Chain.jobs['reserve']}").status_code == 404
+    assert shared_client.get(f"/jobs/{Chain.jobs['reserve']}").status_code == 404
     assert not Path(Chain.reserve_sandbox).exists()
     # ghost: re-created under a new id
-    assert outs["ghost"] != Chain.jobs["ghost"] and client.job(outs["ghost"])["Name"] == "ghost"
+    assert outs["ghost"] != Chain.jobs["ghost"] and shared_client.job(outs["ghost"])["Name"] == "ghost"
     # the cluster: same id, two VMs
     assert project.outputs()["clusters"]["pool"]["id"] == Chain.pool_id
     until(
-        lambda: client.get(f"/clusters/{Chain.pool_id}").json()["Groups"]["g"]["ActualVMCount"] == 2,
+        lambda: shared_client.get(f"/clusters/{Chain.pool_id}").json()["Groups"]["g"]["ActualVMCount"] == 2,
         "pool resized to 2 VMs",
     )
     # AutoRelease: still the released job in state, never re-created
-    assert project.state()["auto"]["id"] == Chain.jobs["auto"] and jobs_named(client, "auto") == []
+    assert project.state()["auto"]["id"] == Chain.jobs["auto"] and jobs_named(shared_client, "auto") == []
     Chain.jobs = outs
 
 
-def test_07_a_cluster_in_use_is_not_deleted(project: EngineProject, client: SignedClient) -> None:
+def test_07_a_cluster_in_use_is_not_deleted(project: EngineProject, shared_client: SignedClient) -> None:
     """A job outside the stack runs on the pool: destroy deletes the stack's jobs but not the
     cluster, naming the job that uses it."""
     foreign = job_spec("foreign", {**task(LONG, timeout=900), "ClusterId": Chain.pool_id})
-    Chain.foreign = client.create_job(foreign)
-    until(lambda: client.job(Chain.foreign)["State"] == "Running", "foreign job running")
+    Chain.foreign = shared_client.create_job(foreign)
+    until(lambda: shared_client.job(Chain.foreign)["State"] == "Running", "foreign job running")
     run, _ = project.engine("destroy", check=False)
     assert run.code != 0
     assert Chain.foreign in run.out + run.err, run.out
-    assert client.get(f"/clusters/{Chain.pool_id}").json()["State"] == "Active"
+    assert shared_client.get(f"/clusters/{Chain.pool_id}").json()["State"] == "Active"
     assert set(project.state()) == {"pool"}
-    assert [j["Id"] for j in client.get("/jobs").json()["Items"]] == [Chain.foreign]
+    assert [j["Id"] for j in shared_client.get("/jobs").json()["Items"]] == [Chain.foreign]
 
 
-def test_08_destroy_leaves_nothing(project: EngineProject, client: SignedClient) -> None:
-    assert client.post(f"/jobs/{Chain.foreign}/stop").status_code == 201
-    until(lambda: client.job(Chain.foreign)["State"] == "Stopped", "foreign job stopped")
-    assert client.delete(f"/jobs/{Chain.foreign}").status_code == 204
+def test_08_destroy_leaves_nothing(project: EngineProject, shared_client: SignedClient) -> None:
+    assert shared_client.post(f"/jobs/{Chain.foreign}/stop").status_code == 201
+    until(lambda: shared_client.job(Chain.foreign)["State"] == "Stopped", "foreign job stopped")
+    assert shared_client.delete(f"/jobs/{Chain.foreign}").status_code == 204
     run, events = project.engine("destroy")
     assert steps(events) == {"pool": ["delete"]}, run.out
     assert project.state() == {}
-    assert client.get("/jobs").json()["Items"] == []
-    assert client.get("/clusters").json()["Items"] == []
-    assert client.get(f"/clusters/{Chain.pool_id}").status_code == 404
+    assert shared_client.get("/jobs").json()["Items"] == []
+    assert shared_client.get("/clusters").json()["Items"] == []
+    assert shared_client.get(f"/clusters/{Chain.pool_id}").status_code == 404
 
 
 def test_09_the_secret_key_never_appears_in_plaintext(project: EngineProject) -> None:
