@@ -100,13 +100,6 @@ class EngineProject(PulumiProject):
         doc.setdefault("config", {}).update(values)
         self.stack_file.write_text(yaml.safe_dump(doc, sort_keys=False))
 
-    def spec(self, kind: str, name: str, body: dict[str, Any] | None) -> None:
-        path = self.root / "stacks" / "specs" / kind / f"{name}.yaml"
-        if body is None:
-            path.unlink()
-        else:
-            path.write_text(yaml.safe_dump(body, sort_keys=False))
-
     def cli(self, *args: str, check: bool = True, timeout: float = 300) -> Run:
         """``pulumi ARGS --stack test``; its output joins the transcript."""
         self.runs += 1

@@ -94,13 +94,6 @@ class Side(PulumiProject):
         (root / "stacks" / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump({"config": config}))
         self.runs = 0
 
-    def spec(self, kind: str, name: str, body: dict[str, Any] | None) -> None:
-        path = self.root / "stacks" / "specs" / kind / f"{name}.yaml"
-        if body is None:
-            path.unlink()
-        else:
-            path.write_text(yaml.safe_dump(body, sort_keys=False))
-
     def up(self) -> tuple[Steps, dict[str, Any]]:
         raise NotImplementedError
 

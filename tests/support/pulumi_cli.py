@@ -119,6 +119,14 @@ class PulumiProject:
             assert run.code == 0, f"pulumi {' '.join(args)} exited {run.code}:\n{run.out}\n{run.err}"
         return run
 
+    def spec(self, kind: str, name: str, body: dict[str, Any] | None) -> None:
+        """Write (or, with ``None``, remove) ``stacks/specs/<kind>/<name>.yaml``."""
+        path = self.root / "stacks" / "specs" / kind / f"{name}.yaml"
+        if body is None:
+            path.unlink()
+        else:
+            path.write_text(yaml.safe_dump(body, sort_keys=False))
+
     def stack_init(self, stack: str) -> None:
         self.pulumi("stack", "select", "--create", stack)
 
