@@ -16,6 +16,7 @@ key can never escape ``ROOT`` of the local store.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,14 +211,21 @@ class ObjectStore:
         return p.url()
 
     def put_folder(self, local_dir: str | os.PathLike[str], url: str) -> list[str]:
-        """Upload every file under ``local_dir`` (recursively) below the prefix ``url``."""
-        base = Path(local_dir)
+        """Upload every regular file under ``local_dir`` (recursively) below the prefix ``url``.
+
+        Symlinks below ``local_dir`` are skipped, file or directory, and never descended into: an
+        upload never follows a link out of the folder (``os.walk`` with ``followlinks=False``, not
+        ``Path.rglob``, which may follow directory links).
+        """
+        base = os.fspath(local_dir)
         prefix = parse_oss_path(url if url.endswith("/") else url + "/")
-        uploaded = []
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and not path.is_symlink():
-                uploaded.append(self.put_file(path, prefix.child(path.relative_to(base).as_posix()).url()))
-        return uploaded
+        found: list[str] = []
+        for top, _dirs, files in os.walk(base, followlinks=False):
+            for name in files:
+                path = os.path.join(top, name)
+                if stat.S_ISREG(os.lstat(path).st_mode):  # not a symlink, fifo or socket
+                    found.append(Path(os.path.relpath(path, base)).as_posix())
+        return [self.put_file(os.path.join(base, rel), prefix.child(rel).url()) for rel in sorted(found)]
 
     def put(self, local: str | os.PathLike[str], url: str) -> list[str]:
         """Upload a file or a folder, whichever ``local`` is."""
