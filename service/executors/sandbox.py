@@ -14,14 +14,18 @@ The command learns where ``fs/`` is from ``BATCH_COMPUTE_LOCAL_ROOT`` (see the R
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import shutil
 import sys
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from service.executors.base import InstanceLaunch
+from service.executors.base import InstanceKey, InstanceLaunch
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -71,40 +75,97 @@ class Sandbox:
         return base / normal.lstrip("/")
 
 
+def _parts(k: InstanceKey) -> tuple[str, str, str, str]:
+    return _component(k.job_id), _component(k.task_name), str(int(k.instance_id)), str(int(k.attempt))
+
+
 def sandbox_for(launch: InstanceLaunch) -> Sandbox:
-    k = launch.key
-    parts = [_component(k.job_id), _component(k.task_name), str(int(k.instance_id)), str(int(k.attempt))]
-    return Sandbox(Path(launch.sandbox_root).joinpath(*parts))
+    return Sandbox(Path(launch.sandbox_root).joinpath(*_parts(launch.key)))
+
+
+CREATE_TRIES = 100
+"""How often ``create`` re-makes the chain of folders a sibling's ``remove`` took away meanwhile.
+Each retry needs a sibling to empty and rmdir a shared folder in that very window, so this is
+never reached in practice; it only keeps a broken file system from looping forever."""
 
 
 def create(sandbox: Sandbox) -> None:
-    """Make a fresh sandbox (a leftover from an earlier run of the same attempt is wiped)."""
+    """Make a fresh sandbox (a leftover from an earlier run of the same attempt is wiped).
+
+    Sibling instances share the job and task folders, and a finishing sibling's ``remove``
+    rmdirs them the moment they are empty, which can be between any two of our mkdirs. Making
+    a folder can then fail with ``FileNotFoundError`` (the parent went away) or with
+    ``FileExistsError`` (it existed, then vanished before the is-a-directory check), so the
+    whole chain is made again until ``workdir`` and ``fs`` both exist. Once ``workdir`` exists
+    no folder above it is empty, so no sibling can take it away any more.
+    """
     if sandbox.root.exists():
         shutil.rmtree(sandbox.root, ignore_errors=True)
-    for _ in range(5):  # a concurrent cleanup may rmdir an empty parent between our mkdirs
+    last: OSError | None = None
+    for _ in range(CREATE_TRIES):
         try:
-            sandbox.workdir.mkdir(parents=True)
-            sandbox.fs.mkdir()
-            return
-        except FileNotFoundError:
+            os.makedirs(sandbox.workdir, exist_ok=True)
+            os.makedirs(sandbox.fs, exist_ok=True)
+        except (FileNotFoundError, FileExistsError) as exc:
+            last = exc
             continue
-    sandbox.workdir.mkdir(parents=True, exist_ok=True)
-    sandbox.fs.mkdir(exist_ok=True)
+        if sandbox.workdir.is_dir() and sandbox.fs.is_dir():
+            return
+    raise last or FileNotFoundError(errno.ENOENT, "the sandbox folders kept disappearing", str(sandbox.root))
 
 
 def remove(sandbox: Sandbox, sandbox_root: str) -> None:
-    """Delete the sandbox and the now-empty per-instance/task/job folders above it."""
+    """Delete the sandbox and the now-empty per-instance/task/job folders above it.
+
+    Only empty folders are rmdir'ed, so a sibling's sandbox (or one being created) is never
+    touched: ``ENOTEMPTY`` means someone still uses the folder and ends the climb (its last
+    user removes it); ``ENOENT`` means a sibling removed it already, and the climb goes on,
+    since the folder above may now be empty. Only folders strictly inside ``sandbox_root`` are
+    removed, never the root itself nor anything outside it.
+    """
     shutil.rmtree(sandbox.root, ignore_errors=True)
     stop = Path(sandbox_root).resolve()
-    parent = sandbox.root.parent
-    for _ in range(3):
-        if parent.resolve() == stop:
-            break
+    above = [p for p in sandbox.root.resolve().parents if p != stop and p.is_relative_to(stop)]
+    for parent in above[:3]:  # <InstanceId>, <TaskName>, <JobId>
         try:
             parent.rmdir()
+        except FileNotFoundError:
+            continue
         except OSError:
             break
-        parent = parent.parent
+
+
+def remove_lost(
+    sandbox_root: str | Path, key: InstanceKey, recorded: str, task_spec: Mapping[str, Any]
+) -> str:
+    """Clean up after an attempt lost with its bcsd (restart or take-over), once its process
+    group was killed; returns the sandbox path to keep on the instance row ("" if removed).
+
+    A lost attempt is a failed one, so the rule after a failed exit applies (``build_launch``):
+    AutoCluster.ReserveOnFail keeps the sandbox for inspection, except on a named cluster.
+    ``recorded`` is the row's ``sandbox_path`` (what the executor reported at start, possibly
+    under another node's root on a shared database); it is only trusted when its last four
+    parts name this very attempt. The layout path under ``sandbox_root`` is looked at too: bcsd
+    may have died before the start was recorded.
+    """
+    try:
+        parts = _parts(key)
+    except (SandboxPathError, ValueError, TypeError):
+        return ""  # such a key never got a sandbox (the runner refuses it)
+    boxes = [(Sandbox(Path(sandbox_root).joinpath(*parts)), Path(sandbox_root))]
+    path = Path(recorded)
+    if recorded and path.is_absolute() and path.parts[-4:] == parts and path != boxes[0][0].root:
+        boxes.insert(0, (Sandbox(path), path.parents[3]))
+    auto = task_spec.get("AutoCluster") or {}
+    if bool(auto.get("ReserveOnFail")) and not task_spec.get("ClusterId"):
+        return next((str(box.root) for box, _ in boxes if box.root.is_dir()), "")
+    for box, root in boxes:
+        for _ in range(3):  # a just-killed process may finish one last write or mkdir
+            remove(box, str(root))
+            if not box.root.exists():
+                break
+            time.sleep(0.05)
+    return ""
 
 
 def interpreter_dir() -> str:

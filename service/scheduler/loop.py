@@ -31,6 +31,7 @@ from service.executors.base import (
     InstanceStarted,
     InstanceWaiting,
 )
+from service.executors.sandbox import remove_lost
 from service.scheduler import core
 from service.scheduler.launch import build_launch
 from service.scheduler.ownership import Ownership
@@ -386,10 +387,15 @@ class Scheduler:
 
             with contextlib.suppress(OSError):
                 reap_orphans(str(self.settings.sandbox_root))
-        for inst in lost:
+        for inst in lost:  # their processes are dead now: the sandboxes go, unless ReserveOnFail
+            tasks = (self.specs.get(inst.job_id) or {}).get("DAG", {}).get("Tasks", {})
+            key = InstanceKey(inst.job_id, inst.task_name, inst.instance_id, max(inst.attempt - 1, 0))
+            spec = tasks.get(inst.task_name) or {}
+            kept = remove_lost(self.settings.sandbox_root, key, inst.sandbox_path or "", spec)
             repo.set_instance(
                 conn, inst.job_id, inst.task_name, inst.instance_id,
                 error_code="NodeLost", error_message="bcsd restarted while the instance ran", pid=None,
+                sandbox_path=kept,
             )  # fmt: skip
             view = self.views.get(inst.job_id)
             if view is None:

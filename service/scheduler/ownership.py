@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine
 
 from service.executors.base import InstanceKey
+from service.executors.sandbox import remove_lost
 from service.scheduler import core
 from service.scheduler.views import load_view
 from service.store import leases, repo
@@ -242,17 +243,23 @@ class Ownership:
         self.sched.register(view, row.description)
         self.known[job_id] = version
         here = socket.gethostname()
+        tasks = (row.description or {}).get("DAG", {}).get("Tasks", {})
         for inst in repo.job_instances(conn, job_id):
             if inst.state != "Running":
                 continue
             if inst.pid and inst.node == here:  # an orphan of a local executor on this host
                 with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
                     os.killpg(inst.pid, signal.SIGKILL)
+            attempt = max(inst.attempt - 1, 0)
+            # its sandbox goes too (unless ReserveOnFail); a recorded one only when on this host
+            recorded = (inst.sandbox_path or "") if inst.node == here else ""
+            key = InstanceKey(job_id, inst.task_name, inst.instance_id, attempt)
+            spec = tasks.get(inst.task_name) or {}
+            kept = remove_lost(self.sched.settings.sandbox_root, key, recorded, spec)
             repo.set_instance(
                 conn, job_id, inst.task_name, inst.instance_id,
-                error_code="NodeLost", error_message=why, pid=None,
+                error_code="NodeLost", error_message=why, pid=None, sandbox_path=kept,
             )  # fmt: skip
-            attempt = max(inst.attempt - 1, 0)
             ev = core.InstanceExited(inst.task_name, inst.instance_id, attempt, False, "NodeLost")
             self.sched._apply(conn, view, core.step(view, ev, time.time()))
         leases.free_idle_vms(conn, job_id)

@@ -1,16 +1,18 @@
 """kill -9 of bcsd while jobs run, restart on the same data dir: every job is still there, the
-lost attempts follow MaxRetryCount, and the orphaned processes are killed before any retry."""
+lost attempts follow MaxRetryCount, the orphaned processes are killed before any retry, and
+the lost attempts' sandboxes are removed unless the task's AutoCluster.ReserveOnFail keeps them."""
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.service.jobspec import job, task
-from tests.support.bcsd import start_bcsd
+from tests.support.bcsd import BcsdProcess, start_bcsd
 from tests.support.client import SignedClient
 
 
@@ -24,6 +26,29 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _crash(bcsd: BcsdProcess) -> None:
+    """kill -9 of bcsd and of its runner host, as a crash of the node: a runner host that
+    outlives bcsd stops the attempts and cleans their sandboxes up itself, so only a dead one
+    leaves the sandboxes to recovery. Frozen first, so it does nothing when bcsd's pipe closes."""
+    hosts = _children(bcsd.pid)
+    for pid in hosts:
+        os.kill(pid, signal.SIGSTOP)
+    bcsd.kill9()
+    for pid in hosts:
+        os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.slow
@@ -40,17 +65,21 @@ def test_kill9_and_restart_recovers_every_job(tmp_path: Path) -> None:
         )
         retried = client.create_job(job({"a": task(cmd, retry=1)}))
         final = client.create_job(job({"a": task(cmd, retry=0)}))
+        reserved = client.create_job(job({"a": task(cmd, retry=0, reserve_on_fail=True)}))
         done = client.create_job(job({"a": task("true")}))
         client.wait_job(done)
-        for jid in (retried, final):
+        for jid in (retried, final, reserved):
             client.wait_job(jid, ("Running",))
         deadline = time.monotonic() + 20
-        while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
+        while len(list(pids.iterdir())) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
-        orphans = [int((pids / jid).read_text()) for jid in (retried, final)]
+        orphans = [int((pids / jid).read_text()) for jid in (retried, final, reserved)]
         assert all(_alive(p) for p in orphans)
+        sandboxes = bcsd.data_dir / "sandboxes"
+        first = {jid: sandboxes / jid / "a" / "0" / "0" for jid in (retried, final, reserved)}
+        assert all((box / "workdir").is_dir() for box in first.values())
 
-        bcsd.kill9()
+        _crash(bcsd)
         bcsd.restart()
 
         assert client.job(done)["State"] == "Finished"
@@ -65,6 +94,16 @@ def test_kill9_and_restart_recovers_every_job(tmp_path: Path) -> None:
         assert not any(_alive(p) for p in orphans), "orphaned attempts must be killed on restart"
         history = client.get(f"/jobs/{retried}/history").json()["Items"]
         assert any(h["Cause"].startswith("retry 1: NodeLost") for h in history)
+
+        # the lost attempts' sandboxes: gone with their job folders, except under ReserveOnFail
+        assert not (sandboxes / final).exists(), "a lost attempt's sandbox is removed on restart"
+        assert not (sandboxes / retried).exists(), "so is a retried one's (the retry removes its own)"
+        assert client.wait_job(reserved, timeout=30)["State"] == "Failed"
+        assert (first[reserved] / "workdir").is_dir(), "ReserveOnFail keeps the lost attempt's sandbox"
+        kept = client.get(f"/jobs/{reserved}/tasks/a/instances/0").json()
+        assert kept["Result"]["ErrorCode"] == "NodeLost"
+        assert kept["SandboxPath"] == str(first[reserved])
+        assert lost["SandboxPath"] == ""
     finally:
         client.close()
         bcsd.stop()
