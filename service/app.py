@@ -4,6 +4,7 @@ front; the routes; one error renderer (``service.http_errors``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from service import http_errors
 from service.auth import NonceRegistry
 from service.config import Settings
 from service.credentials import Credentials
+from service.executors import isolation, limits
 from service.executors.base import EventSink, Executor
 from service.metrics import Metrics
 from service.middleware import ApiGate
@@ -41,7 +43,10 @@ def build_executor(settings: Settings, sink: EventSink) -> Executor:
 
 
 def create_app(settings: Settings, creds: Credentials) -> FastAPI:
+    """Raises ``IsolationUnavailable`` when ``--isolation bwrap`` cannot work on this machine."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    mode, isolation_warning = isolation.resolve(settings.isolation)
+    settings = dataclasses.replace(settings, isolation=mode)
     engine = open_engine(settings.db_url)
     metrics = Metrics()
     scheduler = Scheduler(engine, settings)
@@ -58,11 +63,14 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if isolation_warning:
+            log.warning("%s", isolation_warning)
         await scheduler.start(build_executor(settings, scheduler.sink))
         deliverer.start()
         log.info(
-            "bcsd ready on http://%s:%d (data dir %s, executor %s)",
+            "bcsd ready on http://%s:%d (data dir %s, executor %s, isolation %s, limits %s)",
             settings.host, settings.port, settings.data_dir, settings.executor,
+            mode, limits.in_force(settings.executor),
         )  # fmt: skip
         try:
             yield

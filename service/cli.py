@@ -29,8 +29,27 @@ def json_object(text: str) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object, e.g. {\"protocol\": \"s3\"}")
+        raise argparse.ArgumentTypeError('must be a JSON object, e.g. {"protocol": "s3"}')
     return value
+
+
+def run_as(text: str) -> tuple[int, int]:
+    """An argparse type: a user name or ``UID[:GID]`` -> (uid, gid)."""
+    import pwd
+
+    name, _, group = text.partition(":")
+    try:
+        if name.isdigit():
+            uid = int(name)
+            gid = int(group) if group.isdigit() else uid
+        else:
+            entry = pwd.getpwnam(name)
+            uid, gid = entry.pw_uid, int(group) if group.isdigit() else entry.pw_gid
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"no such user {name!r}") from None
+    if uid == 0:
+        raise argparse.ArgumentTypeError("instances may not run as root")
+    return uid, gid
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +83,33 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--lease-ttl", type=float, default=10.0,
         help="seconds before another bcsd node on the same PostgreSQL takes over a silent node's jobs",
+    )  # fmt: skip
+    s.add_argument(
+        "--isolation", choices=["auto", "bwrap", "none"], default=os.environ.get("BCSD_ISOLATION", "auto"),
+        help="how instances are confined: bwrap sandbox, or none (unconfined); auto = bwrap when it "
+        "works here, else none with a warning (env BCSD_ISOLATION; default %(default)s)",
+    )  # fmt: skip
+    s.add_argument(
+        "--isolation-user", type=run_as, default=os.environ.get("BCSD_ISOLATION_USER", "nobody"),
+        help="USER or UID[:GID] instances run as when bcsd runs as root (env BCSD_ISOLATION_USER; "
+        "default %(default)s)",
+    )  # fmt: skip
+    s.add_argument(
+        "--isolation-network", choices=["on", "off"], default=os.environ.get("BCSD_ISOLATION_NETWORK", "on"),
+        help="off gives sandboxed instances only a loopback interface (env BCSD_ISOLATION_NETWORK; "
+        "default %(default)s)",
+    )  # fmt: skip
+    s.add_argument(
+        "--isolation-ro-path", action="append", default=[], metavar="PATH",
+        help="another host folder instances see read-only (repeatable), e.g. /opt/tools",
+    )  # fmt: skip
+    s.add_argument(
+        "--isolation-rw-path", action="append", default=[], metavar="PATH",
+        help="a shared folder every instance may write (repeatable), e.g. a scratch NAS mount",
+    )  # fmt: skip
+    s.add_argument(
+        "--instance-pids-max", type=int, default=int(os.environ.get("BCSD_INSTANCE_PIDS_MAX", "512")),
+        help="processes one instance may have at once (env BCSD_INSTANCE_PIDS_MAX; default %(default)s)",
     )  # fmt: skip
     # The store options are accepted before and after the subcommand (`bcsd oss --data-dir D cp …`
     # and `bcsd oss cp --data-dir D …`); SUPPRESS keeps a subcommand's default from overwriting a
@@ -110,6 +156,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         notify_backoff_s=args.notify_backoff,
         log_level=args.log_level,
         lease_ttl_s=args.lease_ttl,
+        isolation=args.isolation,
+        isolation_run_as=args.isolation_user,
+        isolation_network=args.isolation_network == "on",
+        isolation_ro_paths=tuple(os.path.abspath(p) for p in args.isolation_ro_path),
+        isolation_rw_paths=tuple(os.path.abspath(p) for p in args.isolation_rw_path),
+        instance_pids_max=args.instance_pids_max,
     )
 
 
@@ -118,6 +170,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app
     from service.credentials import load_credentials
+    from service.executors.isolation import IsolationUnavailable
 
     settings = _settings(args)
     logging.basicConfig(
@@ -133,7 +186,11 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     settings = dataclasses.replace(settings, port=listener.getsockname()[1])  # --port 0: the real one
     creds = load_credentials(settings.data_dir)
-    app = create_app(settings, creds)
+    try:
+        app = create_app(settings, creds)
+    except IsolationUnavailable as exc:
+        print(f"bcsd serve: {exc}", file=sys.stderr)
+        return 1
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     server.run(sockets=[listener])
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from api import Quotas
+from service.executors.isolation import Isolation, IsolationChoice
 
 ExecutorKind = Literal["local", "dask"]
 
@@ -58,6 +59,12 @@ class Settings:
     notify_retries: int = 5
     notify_backoff_s: float = 0.5
     log_level: str = "INFO"
+    isolation: IsolationChoice = "auto"  # resolved at start: "auto" becomes bwrap or none
+    isolation_run_as: tuple[int, int] = (65534, 65534)  # uid, gid of instances when bcsd is root
+    isolation_network: bool = True
+    isolation_ro_paths: tuple[str, ...] = ()
+    isolation_rw_paths: tuple[str, ...] = ()
+    instance_pids_max: int = 512
 
     @property
     def db_url(self) -> str:
@@ -66,6 +73,18 @@ class Settings:
     @property
     def running_limit(self) -> int:
         return self.max_running or 8 * (os.cpu_count() or 1)
+
+    @property
+    def instance_isolation(self) -> Isolation:
+        """What every launch carries (``isolation`` must be resolved first, see ``create_app``)."""
+        return Isolation(
+            mode="bwrap" if self.isolation == "bwrap" else "none",
+            run_as=self.isolation_run_as,
+            network=self.isolation_network,
+            extra_ro=self.isolation_ro_paths,
+            extra_rw=self.isolation_rw_paths,
+            pids_max=self.instance_pids_max,
+        )
 
     @property
     def sandbox_root(self) -> Path:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.bcsd import BcsdProcess, start_bcsd
+from tests.support.bcsd import BcsdProcess, instance_scratch, start_bcsd
 from tests.support.client import SignedClient
+
+
+@pytest.fixture
+def scratch(request: pytest.FixtureRequest) -> Path:
+    """A fresh folder this test's sandboxed instances can write and the test can read."""
+    name = "".join(c if c.isalnum() else "-" for c in request.node.name)[:80]
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=instance_scratch()))
+    path.chmod(0o1777)
+    return path
 
 
 @pytest.fixture

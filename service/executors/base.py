@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from service.executors.isolation import Isolation
+
 InstanceErrorCode = Literal[
     "",  # the program ran and its exit code decides
     "InstanceTimeout",  # ran longer than the task's Timeout; killed
@@ -25,6 +27,8 @@ InstanceErrorCode = Literal[
     "CommandNotFound",  # CommandLine's program could not be started
     "NodeLost",  # the process or worker vanished (executor crash, worker killed, bcsd restart)
     "Unschedulable",  # no worker offers the resources the instance type needs
+    "InstanceOutOfMemory",  # used more memory than its InstanceType has; killed by the kernel
+    "SandboxUnavailable",  # the isolation asked for cannot be provided on the node that got it
 ]
 
 
@@ -63,6 +67,7 @@ class InstanceLaunch:
     memory_gb: float = 1.0
     keep_sandbox_on_failure: bool = False  # AutoCluster.ReserveOnFail
     object_store: dict[str, str] = field(default_factory=dict)  # how to open oss:// (protocol, root, options)
+    isolation: Isolation = field(default_factory=Isolation)  # how the node confines it (bwrap, limits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ everywhere. The steps, and the error code each one's failure becomes:
     sandbox          -> NodeLost (the node could not host the attempt)
     PackagePath      -> PackageDownloadFailed / PackageUnpackFailed
     InputMapping     -> InputMappingFailed
+    isolation        -> SandboxUnavailable (bwrap asked for, but this node cannot make a sandbox)
     CommandLine      -> CommandNotFound (could not start); exit code otherwise
-    wait             -> InstanceTimeout / InstanceStopped
+    wait             -> InstanceTimeout / InstanceStopped / InstanceOutOfMemory (cgroup OOM kill)
     uploads          -> OutputUploadFailed (stdout/stderr, LogMapping, OutputMapping; done even
                         when the command failed, reference §12 #41)
 
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from service.executors import package, process
+from service.executors import isolation, limits, package, process
 from service.executors import sandbox as sb
 from service.executors.base import InstanceErrorCode, InstanceExited, InstanceLaunch
 from service.objectstore import ObjectStore, ObjectStoreError
@@ -93,9 +94,24 @@ def _upload(launch: InstanceLaunch, store: ObjectStore, box: sb.Sandbox) -> list
     """Every upload is tried; the problems are returned (not raised) so one does not block the rest."""
     k = launch.key
     problems: list[str] = []
+    root = os.path.realpath(box.root)
+    leaving = "is a symlink leading outside the sandbox"
+
+    def leaves(path: Path) -> bool:
+        # strict: a path realpath cannot finish (a loop, a name too long) is not trusted either
+        try:
+            real = os.path.realpath(path, strict=True)
+        except FileNotFoundError:
+            return False  # nothing there (or a dangling link): nothing is uploaded from it
+        except OSError:
+            return True
+        return real != root and not real.startswith(root + os.sep)
+
     streams = ((launch.stdout_dir, "stdout", box.stdout), (launch.stderr_dir, "stderr", box.stderr))
     for directory, stream, path in streams:
-        if directory:
+        if directory and leaves(path):
+            problems.append(f"{stream}: {path.name} {leaving}")
+        elif directory:
             try:
                 store.put_file(path, log_object(directory, stream, launch))
             except (ObjectStoreError, OSError) as exc:
@@ -103,7 +119,9 @@ def _upload(launch: InstanceLaunch, store: ObjectStore, box: sb.Sandbox) -> list
     for local, oss_dir in sorted(launch.log_mapping.items()):
         try:
             path = box.local(local)
-            if path.is_file():
+            if leaves(path):
+                problems.append(f"LogMapping {local}: {local} {leaving}")
+            elif path.is_file():
                 name = f"{path.name}.{k.job_id}.{k.task_name}.{k.instance_id}"
                 store.put_file(path, (oss_dir if oss_dir.endswith("/") else oss_dir + "/") + name)
         except (ObjectStoreError, sb.SandboxPathError, OSError) as exc:
@@ -111,7 +129,9 @@ def _upload(launch: InstanceLaunch, store: ObjectStore, box: sb.Sandbox) -> list
     for local, oss in sorted(launch.output_mapping.items()):
         try:
             path = box.local(local)
-            if path.is_dir():
+            if leaves(path):
+                problems.append(f"OutputMapping {local} -> {oss}: {local} {leaving}")
+            elif path.is_dir():
                 store.put_folder(path, oss)
             elif path.is_file():
                 store.put_file(path, oss)
@@ -127,14 +147,41 @@ def _prepare_streams(launch: InstanceLaunch, box: sb.Sandbox) -> tuple[int, int]
     return out, err
 
 
-def _start(launch: InstanceLaunch, box: sb.Sandbox, argv: list[str]) -> subprocess.Popen[bytes]:
+def _program(argv0: str, path: str, cwd: Path) -> None:
+    """A sandboxed program is exec'd by bwrap, whose failure is only an exit status: look it up
+    first so a missing program is ``CommandNotFound`` under every isolation."""
+    found = (cwd / argv0) if "/" in argv0 else shutil.which(argv0, path=path)
+    if found is None or not os.path.isfile(found):
+        raise _Failed("CommandNotFound", f"cannot start {argv0!r}: No such file or directory")
+    if not os.access(found, os.X_OK):
+        raise _Failed("CommandNotFound", f"cannot start {argv0!r}: Permission denied")
+
+
+def _confined(
+    launch: InstanceLaunch, box: sb.Sandbox, argv: list[str], jail: limits.Confinement
+) -> list[str]:
+    """The full argv: enter the limits, then (with bwrap) the sandbox, then the command."""
+    if launch.isolation.mode != "bwrap":
+        return [*jail.prefix(), *argv]
+    own = [str(box.workdir), str(box.fs)]
+    isolation.chown_for(launch.isolation, own)
+    sandbox = isolation.bwrap_argv(
+        launch.isolation, workdir=own[0], writable=[*own, *launch.isolation.extra_rw], hostname=launch.vm_id
+    )
+    return [*jail.prefix(), *sandbox, *argv]
+
+
+def _start(
+    launch: InstanceLaunch, box: sb.Sandbox, argv: list[str], jail: limits.Confinement
+) -> subprocess.Popen[bytes]:
     env = sb.environment(launch, box)
     if argv[0] == "python" and shutil.which("python", path=env["PATH"]) is None:
         argv = [os.path.abspath(sys.executable), *argv[1:]]  # only python3 on this machine
+    _program(argv[0], env["PATH"], box.workdir)
     out, err = _prepare_streams(launch, box)
     try:
         return process.spawn(
-            argv,
+            _confined(launch, box, argv, jail),
             box.workdir,
             env,
             out if out >= 0 else subprocess.DEVNULL,
@@ -155,6 +202,11 @@ _ENDINGS: dict[str, tuple[InstanceErrorCode, str]] = {
     "stopped": ("InstanceStopped", "killed because the job was stopped"),
     "exited": ("", ""),
 }
+
+
+def _out_of_memory_message(launch: InstanceLaunch) -> str:
+    kind = f"InstanceType {launch.instance_type}" if launch.instance_type else "the default instance type"
+    return f"killed: used more than the {launch.memory_gb:g} GB of memory of {kind}"
 
 
 def run_instance(
@@ -182,6 +234,10 @@ def run_instance(
             raise _Failed("NodeLost", "the instance key cannot name a sandbox folder")
         if should_stop():  # cancelled while queued: do not even fetch the package
             raise _Failed("InstanceStopped", "stopped before the command started")
+        if launch.isolation.mode == "bwrap" and (why := isolation.probe()):
+            raise _Failed(
+                "SandboxUnavailable", f"this node cannot confine instances ({why}); {isolation.FIX_HINT}"
+            )
         try:
             sb.create(box)
         except OSError as exc:
@@ -198,15 +254,23 @@ def run_instance(
             _map_inputs(launch, store, box)  # type: ignore[arg-type]
         if should_stop():
             raise _Failed("InstanceStopped", "stopped before the command started")
-        proc = _start(launch, box, argv)
-        ran = True
-        if on_started is not None:
-            with contextlib.suppress(Exception):  # a reporting problem must not orphan the process
-                on_started(proc.pid, str(box.root))
-        outcome = process.wait(proc, launch.timeout_s, should_stop)
-        exit_code = outcome.exit_code
-        code, template = _ENDINGS[outcome.ending]
-        message = template.format(t=launch.timeout_s)
+        quota = limits.limits_for(launch.memory_gb, launch.cpu, launch.isolation.pids_max)
+        jail = limits.confine(launch.key.label(), quota)
+        try:
+            proc = _start(launch, box, argv, jail)
+            ran = True
+            if on_started is not None:
+                with contextlib.suppress(Exception):  # a reporting problem must not orphan the process
+                    on_started(proc.pid, str(box.root))
+            outcome = process.wait(proc, launch.timeout_s, should_stop)
+            exit_code = outcome.exit_code
+            code, template = _ENDINGS[outcome.ending]
+            message = template.format(t=launch.timeout_s)
+            if jail.out_of_memory() and outcome.ending == "exited":
+                code = "InstanceOutOfMemory"
+                message = _out_of_memory_message(launch)
+        finally:
+            jail.close()
     except _Failed as failure:
         code, message, detail = failure.code, failure.message, failure.detail
     except Exception as exc:  # never raise: an unexpected failure is still one attempt's end

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from service.config import INSTANCE_TYPES, SPOT_INSTANCE_TYPES
+from service.executors import limits
 from service.routes.common import rt
 
 router = APIRouter()
@@ -15,8 +16,15 @@ DISK_TYPES = ["cloud", "cloud_efficiency", "cloud_ssd", "ephemeral", "ephemeral_
 
 
 @router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"Status": "ok", "Version": VERSION}
+async def healthz(request: Request) -> dict[str, str]:
+    """Liveness, plus how instances are confined (an operator checks isolation is really on)."""
+    settings = rt(request).settings
+    return {
+        "Status": "ok",
+        "Version": VERSION,
+        "Isolation": settings.isolation,
+        "Limits": limits.in_force(settings.executor),
+    }
 
 
 @router.get("/metrics")

@@ -60,4 +60,5 @@ def build_launch(
         memory_gb=float(memory),
         keep_sandbox_on_failure=bool(auto.get("ReserveOnFail")) and not task_spec.get("ClusterId"),
         object_store=dict(settings.object_store_options),
+        isolation=settings.instance_isolation,
     )

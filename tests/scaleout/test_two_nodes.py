@@ -18,6 +18,7 @@ import pytest
 from tests.service.jobspec import job, task
 from tests.support.bcsd import BcsdProcess, free_port
 from tests.support.client import SignedClient
+from tests.support.instances import instance_pids
 from tests.support.postgres import PostgresCluster
 
 pytestmark = pytest.mark.slow
@@ -64,10 +65,17 @@ def clients(nodes: tuple[BcsdProcess, BcsdProcess]) -> Iterator[tuple[SignedClie
 
 
 def recording(marks: Path, then: str = "true") -> str:
-    """A command that records its start (file per instance, one line per start) and runs ``then``."""
+    """A command that records its start (file per instance, one line per start) and runs ``then``.
+    The line is the sandbox's workdir, which lies in the data dir of the node that ran it (a
+    sandboxed instance cannot see its node's processes)."""
     target = f"{marks}/$BATCH_COMPUTE_DAG_JOB_ID.$BATCH_COMPUTE_DAG_TASK_ID.$BATCH_COMPUTE_DAG_INSTANCE_ID"
-    # the parent is the node's runner host (service/executors/runner_host.py); its parent is bcsd
-    return f"sh -c 'cut -d\" \" -f4 /proc/$PPID/stat >> {target}; {then}'"
+    return f"sh -c 'echo $BATCH_COMPUTE_WORKDIR >> {target}; {then}'"
+
+
+def started_on(line: str, nodes: tuple[BcsdProcess, ...]) -> int:
+    """The pid of the node whose data dir holds the recorded workdir."""
+    (node,) = [n for n in nodes if line.startswith(str(n.data_dir) + "/")]
+    return node.pid
 
 
 def starts_in_history(client: SignedClient, job_id: str) -> Counter[tuple[str, int]]:
@@ -77,20 +85,20 @@ def starts_in_history(client: SignedClient, job_id: str) -> Counter[tuple[str, i
 
 
 def test_jobs_created_through_both_nodes_run_each_instance_once(
-    nodes: tuple[BcsdProcess, BcsdProcess], clients: tuple[SignedClient, SignedClient], tmp_path: Path
+    nodes: tuple[BcsdProcess, BcsdProcess], clients: tuple[SignedClient, SignedClient], scratch: Path
 ) -> None:
-    cmd = recording(tmp_path)
+    cmd = recording(scratch)
     spec = job({"a": task(cmd, count=3), "b": task(cmd, count=2)}, {"a": ["b"]})
     ids = [clients[i % 2].create_job(spec) for i in range(10)]
     for i, job_id in enumerate(ids):  # each node answers for every job, whoever created it
         assert clients[(i + 1) % 2].wait_job(job_id, timeout=90)["State"] == "Finished"
-    files = sorted(tmp_path.iterdir())
+    files = sorted(scratch.iterdir())
     assert len(files) == 10 * 5
     starters = Counter()
     for f in files:
         lines = f.read_text().split()
         assert len(lines) == 1, f"{f.name} started {len(lines)} times"
-        starters[int(lines[0])] += 1
+        starters[started_on(lines[0], nodes)] += 1
     assert set(starters) == {nodes[0].pid, nodes[1].pid}  # both nodes did work
     for job_id in ids:
         assert set(starts_in_history(clients[0], job_id).values()) == {1}
@@ -99,16 +107,15 @@ def test_jobs_created_through_both_nodes_run_each_instance_once(
 
 
 def test_stop_through_the_other_node_kills_the_processes(
-    clients: tuple[SignedClient, SignedClient], tmp_path: Path
+    clients: tuple[SignedClient, SignedClient], scratch: Path
 ) -> None:
     owner, other = clients
-    cmd = recording(tmp_path, f"echo $$ > {tmp_path}/$BATCH_COMPUTE_DAG_INSTANCE_ID.pid; exec sleep 60")
-    job_id = owner.create_job(job({"a": task(cmd, count=2)}))
+    job_id = owner.create_job(job({"a": task(recording(scratch, "exec sleep 60"), count=2)}))
     other.wait_job(job_id, ("Running",), 30)
     deadline = time.monotonic() + 30
-    while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+    while len(instance_pids(job_id, program="sleep")) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    pids = [int(p.read_text()) for p in tmp_path.glob("*.pid")]
+    pids = instance_pids(job_id, program="sleep")
     assert len(pids) == 2
     assert other.post(f"/jobs/{job_id}/stop").status_code == 201
     assert owner.job(job_id)["State"] == "Stopped"  # committed before the answer, seen by both
@@ -136,16 +143,16 @@ def alive(pid: int) -> bool:
 
 
 def test_kill9_of_a_node_moves_its_jobs_to_the_other(
-    nodes: tuple[BcsdProcess, BcsdProcess], clients: tuple[SignedClient, SignedClient], tmp_path: Path
+    nodes: tuple[BcsdProcess, BcsdProcess], clients: tuple[SignedClient, SignedClient], scratch: Path
 ) -> None:
     victim, survivor = nodes
     to_victim, to_survivor = clients
-    retried = to_victim.create_job(job({"a": task(recording(tmp_path, "sleep 2"), count=2, retry=1)}))
-    doomed = to_victim.create_job(job({"a": task(recording(tmp_path, "sleep 2"), retry=0)}))
+    retried = to_victim.create_job(job({"a": task(recording(scratch, "sleep 2"), count=2, retry=1)}))
+    doomed = to_victim.create_job(job({"a": task(recording(scratch, "sleep 2"), retry=0)}))
     for job_id in (retried, doomed):
         to_survivor.wait_job(job_id, ("Running",), 30)
     deadline = time.monotonic() + 30
-    while len(list(tmp_path.iterdir())) < 3 and time.monotonic() < deadline:
+    while len(list(scratch.iterdir())) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     victim.kill9()
     try:
@@ -156,7 +163,8 @@ def test_kill9_of_a_node_moves_its_jobs_to_the_other(
         for idx in (0, 1):
             inst = to_survivor.get(f"/jobs/{retried}/tasks/a/instances/{idx}").json()
             assert inst["State"] == "Finished" and inst["RetryCount"] == 1
-            starts = (tmp_path / f"{retried}.a.{idx}").read_text().split()
-            assert starts == [str(victim.pid), str(survivor.pid)]  # once per attempt, on each node
+            lines = (scratch / f"{retried}.a.{idx}").read_text().split()
+            starts = [started_on(line, nodes) for line in lines]
+            assert starts == [victim.pid, survivor.pid]  # once per attempt, on each node
     finally:
         victim.restart()  # the module's other tests (and teardown) expect both nodes

@@ -16,12 +16,12 @@ def cluster_body(vms: int) -> dict:
     }
 
 
-def test_one_instance_per_vm_and_growing_the_cluster(tmp_path: Path, shared_client: SignedClient) -> None:
+def test_one_instance_per_vm_and_growing_the_cluster(scratch: Path, shared_client: SignedClient) -> None:
     client = shared_client
     r = client.post("/clusters", cluster_body(1))
     assert r.status_code == 201
     cluster_id = r.json()["Id"]
-    trace = tmp_path / "trace"
+    trace = scratch / "trace"
     # each instance logs start/end around a short sleep; with one slot they never interleave
     cmd = f"sh -c 'echo start >> {trace}; sleep 0.2; echo end >> {trace}'"
     job_id = client.create_job(job({"a": task(cmd, count=3, cluster_id=cluster_id)}))
@@ -33,8 +33,9 @@ def test_one_instance_per_vm_and_growing_the_cluster(tmp_path: Path, shared_clie
     assert inst["State"] == "Finished"
 
     # a barrier: each of two instances waits (up to 10 s) for the other's marker -> needs 2 slots
-    barrier = tmp_path / "barrier"
-    barrier.mkdir()
+    barrier = scratch / "barrier"
+    barrier.mkdir(mode=0o777)
+    barrier.chmod(0o777)  # the instances run as an unprivileged user
     wait_cmd = (
         f"sh -c 'touch {barrier}/$BATCH_COMPUTE_DAG_INSTANCE_ID; i=0; "
         f"while [ $(ls {barrier} | wc -l) -lt 2 ]; do i=$((i+1)); [ $i -gt 100 ] && exit 7; sleep 0.1; done'"
@@ -45,10 +46,10 @@ def test_one_instance_per_vm_and_growing_the_cluster(tmp_path: Path, shared_clie
     assert client.wait_job(job2, timeout=30)["State"] == "Finished"
 
     # the instance type of the group reaches the instance (CPU/memory from the table)
-    env_cmd = f"sh -c 'echo $BATCH_COMPUTE_CLUSTER_ID > {tmp_path}/cid'"
+    env_cmd = f"sh -c 'echo $BATCH_COMPUTE_CLUSTER_ID > {scratch}/cid'"
     job3 = client.create_job(job({"c": task(env_cmd, cluster_id=cluster_id)}))
     client.wait_job(job3)
-    assert (tmp_path / "cid").read_text().strip() == cluster_id
+    assert (scratch / "cid").read_text().strip() == cluster_id
 
 
 def test_unknown_cluster_and_cluster_errors(shared_client: SignedClient) -> None:
@@ -68,11 +69,11 @@ def test_unknown_cluster_and_cluster_errors(shared_client: SignedClient) -> None
 
 
 def test_priority_then_submission_order_on_a_busy_cluster(
-    tmp_path: Path, shared_client: SignedClient
+    scratch: Path, shared_client: SignedClient
 ) -> None:
     client = shared_client
     cid = client.post("/clusters", cluster_body(1)).json()["Id"]
-    gate = tmp_path / "gate"
+    gate = scratch / "gate"
     blocker = client.create_job(
         job({"a": task(f"sh -c 'while [ ! -e {gate} ]; do sleep 0.05; done'", cluster_id=cid)})
     )
@@ -87,12 +88,12 @@ def test_priority_then_submission_order_on_a_busy_cluster(
 
 
 def test_delete_refused_while_waiting_or_running_jobs_use_the_cluster(
-    tmp_path: Path, shared_client: SignedClient
+    scratch: Path, shared_client: SignedClient
 ) -> None:
     """A deleted cluster would leave its jobs' waiting instances waiting forever: 409 instead."""
     client = shared_client
     cid = client.post("/clusters", cluster_body(1)).json()["Id"]
-    gate = tmp_path / "gate"
+    gate = scratch / "gate"
     running = client.create_job(
         job({"a": task(f"sh -c 'while [ ! -e {gate} ]; do sleep 0.05; done'", cluster_id=cid)})
     )

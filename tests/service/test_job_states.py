@@ -36,10 +36,10 @@ def test_failed_task_fails_job_and_downstream_is_reported_stopped(shared_client:
     assert instance(client, job_id, "a")["Result"]["ExitCode"] == 1
 
 
-def test_retries_follow_max_retry_count(shared_client: SignedClient) -> None:
+def test_retries_follow_max_retry_count(scratch: Path, shared_client: SignedClient) -> None:
     client = shared_client
-    # fails the first two attempts, succeeds on the third: a counter file in the shared tmp dir
-    marker = f"/tmp/bcsd-retry-{os.getpid()}-{time.time_ns()}"
+    # fails the first two attempts, succeeds on the third: a counter file in the scratch folder
+    marker = scratch / "retry-counter"
     script = f"sh -c 'n=$(cat {marker} 2>/dev/null || echo 0); echo $((n+1)) > {marker}; [ $n -ge 2 ]'"
     try:
         ok = client.create_job(job({"a": task(script, retry=2)}))
@@ -97,9 +97,11 @@ def test_stop_start_delete_state_rules(shared_client: SignedClient) -> None:
     assert client.get(f"/jobs/{job_id}/tasks").status_code == 404
 
 
-def test_start_after_failure_requeues_only_unfinished_instances(shared_client: SignedClient) -> None:
+def test_start_after_failure_requeues_only_unfinished_instances(
+    scratch: Path, shared_client: SignedClient
+) -> None:
     client = shared_client
-    marker = f"/tmp/bcsd-start-{os.getpid()}-{time.time_ns()}"
+    marker = scratch / "start-marker"
     cmd = f"sh -c '[ $BATCH_COMPUTE_DAG_INSTANCE_ID -eq 0 ] || {{ sleep 1; [ -e {marker} ]; }}'"
     try:
         job_id = client.create_job(job({"a": task(cmd, count=2)}))

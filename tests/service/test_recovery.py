@@ -14,6 +14,7 @@ import pytest
 from tests.service.jobspec import job, task
 from tests.support.bcsd import BcsdProcess, start_bcsd
 from tests.support.client import SignedClient
+from tests.support.instances import instance_pids
 
 
 def _alive(pid: int) -> bool:
@@ -53,16 +54,12 @@ def _crash(bcsd: BcsdProcess) -> None:
 
 @pytest.mark.slow
 def test_kill9_and_restart_recovers_every_job(tmp_path: Path) -> None:
-    pids = tmp_path / "pids"
-    pids.mkdir()
     bcsd = start_bcsd(tmp_path)
     client = SignedClient(bcsd.url, bcsd.key_id, bcsd.secret)
     try:
-        # first attempt records its pid and sleeps; a retry finishes at once
-        cmd = (
-            f'sh -c \'if [ "$BATCH_COMPUTE_ATTEMPT" = 0 ]; then echo $$ > {pids}/$BATCH_COMPUTE_DAG_JOB_ID; '
-            "exec sleep 60; fi'"
-        )
+        # the first attempt sleeps (found from outside its sandbox by its environment); a retry
+        # finishes at once
+        cmd = "sh -c 'if [ \"$BATCH_COMPUTE_ATTEMPT\" = 0 ]; then exec sleep 60; fi'"
         retried = client.create_job(job({"a": task(cmd, retry=1)}))
         final = client.create_job(job({"a": task(cmd, retry=0)}))
         reserved = client.create_job(job({"a": task(cmd, retry=0, reserve_on_fail=True)}))
@@ -71,10 +68,11 @@ def test_kill9_and_restart_recovers_every_job(tmp_path: Path) -> None:
         for jid in (retried, final, reserved):
             client.wait_job(jid, ("Running",))
         deadline = time.monotonic() + 20
-        while len(list(pids.iterdir())) < 3 and time.monotonic() < deadline:
+        jobs = (retried, final, reserved)
+        while any(not instance_pids(j, program="sleep") for j in jobs) and time.monotonic() < deadline:
             time.sleep(0.05)
-        orphans = [int((pids / jid).read_text()) for jid in (retried, final, reserved)]
-        assert all(_alive(p) for p in orphans)
+        orphans = [pid for j in jobs for pid in instance_pids(j, program="sleep")]
+        assert len(orphans) == 3 and all(_alive(p) for p in orphans)
         sandboxes = bcsd.data_dir / "sandboxes"
         first = {jid: sandboxes / jid / "a" / "0" / "0" for jid in (retried, final, reserved)}
         assert all((box / "workdir").is_dir() for box in first.values())

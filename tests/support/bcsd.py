@@ -8,13 +8,17 @@ proc.stop()                          # SIGTERM, then SIGKILL; always by PID
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +27,17 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 BCSD = Path(sys.executable).parent / "bcsd"
+
+
+@functools.cache
+def instance_scratch() -> Path:
+    """One folder of this test run that sandboxed instances may write (``--isolation-rw-path``):
+    tests whose instances coordinate through files (barriers, gates, traces) put them here,
+    never in bcsd's data dir, which instances cannot see. World-writable: instances run as nobody."""
+    path = Path(tempfile.mkdtemp(prefix="bcs-scratch-"))
+    path.chmod(0o1777)
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def free_port() -> int:
@@ -58,7 +73,7 @@ class BcsdProcess:
         ]
         for key, value in self.options.items():
             argv += [f"--{key.replace('_', '-')}", str(value)]
-        return argv
+        return [*argv, "--isolation-rw-path", str(instance_scratch())]
 
     def _launch(self, timeout: float = 30.0) -> None:
         env = dict(os.environ, BCS_ACCESS_KEY_ID=self.key_id, BCS_ACCESS_KEY_SECRET=self.secret)

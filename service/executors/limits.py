@@ -1,0 +1,283 @@
+"""Hold an instance to its InstanceType: memory and CPU from the ``/available`` table, and a
+process count, enforced by cgroups where this machine lets us write them, else by rlimits.
+
+One backend is chosen per process (the runner host, a Dask worker) and logged once:
+
+    cgroup v2   memory.max (+ memory.swap.max 0), cpu.max, pids.max; OOM seen in memory.events
+    cgroup v1   memory.limit_in_bytes (+ memsw), cpu.cfs_quota_us, pids.max; OOM in memory.oom_control
+    rlimits     RLIMIT_AS for memory, RLIMIT_NPROC for processes (of the whole run-as user); no
+                CPU share and no reliable OOM report (a program sees allocation failures instead)
+
+The command joins its cgroups before it execs anything: a fixed ``sh`` script writes its own pid
+to each ``cgroup.procs`` and then execs the rest of the argv (no ``preexec_fn``, which is unsafe
+in the runner's threads). Paths reach the script as arguments, never as script text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+log = logging.getLogger("bcsd.limits")
+
+LimitsKind = Literal["cgroup v2", "cgroup v1", "rlimits"]
+CPU_PERIOD_US = 100_000
+_JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+GROUP_PREFIX = "bcsd-instances"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one instance may use."""
+
+    memory_bytes: int
+    cpu_cores: float
+    pids: int
+
+    def describe(self) -> str:
+        return f"{self.memory_bytes / 1e9:g} GB memory, {self.cpu_cores:g} CPU, {self.pids} processes"
+
+
+class Confinement(Protocol):
+    """The limits of one attempt: the argv prefix that enters them, then what happened."""
+
+    def prefix(self) -> list[str]: ...
+
+    def out_of_memory(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    kind: LimitsKind
+
+    def confine(self, name: str, limits: Limits) -> Confinement: ...
+
+
+# ---------------------------------------------------------------- cgroups
+
+
+def _write(path: Path, value: str) -> None:
+    path.write_text(value)
+
+
+def _counter(path: Path, key: str) -> int:
+    with contextlib.suppress(OSError, ValueError):
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    return 0
+
+
+@dataclass
+class _Cgroups:
+    """One attempt's cgroup folder in each hierarchy we use (one on v2, one per controller on v1)."""
+
+    folders: list[Path]
+    oom_file: Path
+    oom_key: str
+
+    def prefix(self) -> list[str]:
+        return ["/bin/sh", "-c", _JOIN, "bcs-join", *[str(f / "cgroup.procs") for f in self.folders], "--"]
+
+    def out_of_memory(self) -> bool:
+        return _counter(self.oom_file, self.oom_key) > 0
+
+    def close(self) -> None:
+        """Remove the folders; an emptied cgroup may stay busy for a moment after its last exit."""
+        for folder in self.folders:
+            for _ in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.002)
+
+
+def _make(base: Path, name: str) -> Path:
+    folder = base / name
+    folder.mkdir()
+    return folder
+
+
+class CgroupV2:
+    kind: LimitsKind = "cgroup v2"
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+
+    def confine(self, name: str, limits: Limits) -> _Cgroups:
+        folder = _make(self.base, name)
+        try:
+            _write(folder / "memory.max", str(limits.memory_bytes))
+            with contextlib.suppress(OSError):
+                _write(folder / "memory.swap.max", "0")
+            _write(folder / "cpu.max", f"{int(limits.cpu_cores * CPU_PERIOD_US)} {CPU_PERIOD_US}")
+            _write(folder / "pids.max", str(limits.pids))
+        except OSError:
+            folder.rmdir()
+            raise
+        return _Cgroups([folder], folder / "memory.events", "oom_kill")
+
+
+class CgroupV1:
+    kind: LimitsKind = "cgroup v1"
+
+    def __init__(self, memory: Path, cpu: Path, pids: Path) -> None:
+        self.memory, self.cpu, self.pids = memory, cpu, pids
+
+    def confine(self, name: str, limits: Limits) -> _Cgroups:
+        made: list[Path] = []
+        mem = self.memory / name
+        try:
+            _make(self.memory, name)
+            made.append(mem)
+            _write(mem / "memory.limit_in_bytes", str(limits.memory_bytes))
+            with contextlib.suppress(OSError):  # no swap accounting: memory alone is the limit
+                _write(mem / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
+            cpu = _make(self.cpu, name)
+            made.append(cpu)
+            _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+            _write(cpu / "cpu.cfs_quota_us", str(int(limits.cpu_cores * CPU_PERIOD_US)))
+            pids = _make(self.pids, name)
+            made.append(pids)
+            _write(pids / "pids.max", str(limits.pids))
+        except OSError:
+            _Cgroups(made, mem, "").close()
+            raise
+        return _Cgroups(made, mem / "memory.oom_control", "oom_kill")
+
+
+# ---------------------------------------------------------------- rlimits
+
+
+@dataclass(frozen=True, slots=True)
+class _Rlimited:
+    limits: Limits
+
+    def prefix(self) -> list[str]:
+        prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
+        return [prlimit, f"--as={self.limits.memory_bytes}", f"--nproc={self.limits.pids}", "--"]
+
+    def out_of_memory(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        return None
+
+
+class Rlimits:
+    kind: LimitsKind = "rlimits"
+
+    def confine(self, name: str, limits: Limits) -> _Rlimited:
+        return _Rlimited(limits)
+
+
+# ---------------------------------------------------------------- choosing one
+
+
+def _own_cgroup(controller: str) -> str:
+    """Our cgroup path in a hierarchy ('' for v2), from /proc/self/cgroup."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, names, path = line.split(":", 2)
+            if controller in names.split(","):
+                return path
+    return "/"
+
+
+def _v1_mounts() -> dict[str, Path]:
+    mounts: dict[str, Path] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mounts").read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 4 and fields[2] == "cgroup":
+                for option in fields[3].split(","):
+                    mounts.setdefault(option, Path(fields[1]))
+    return mounts
+
+
+def _group_base(root: Path) -> Path:
+    """Our own folder under ``root`` (made if missing); stale empty attempt folders are swept."""
+    base = root / GROUP_PREFIX
+    base.mkdir(exist_ok=True)
+    for child in base.iterdir():
+        if child.is_dir():
+            with contextlib.suppress(OSError):
+                child.rmdir()
+    return base
+
+
+def _try_v2() -> CgroupV2 | None:
+    root = Path("/sys/fs/cgroup")
+    if not (root / "cgroup.controllers").exists():
+        return None
+    own = root / _own_cgroup("").lstrip("/")
+    try:
+        wanted = {"memory", "pids", "cpu"}
+        if not wanted <= set((own / "cgroup.controllers").read_text().split()):
+            return None
+        base = own / GROUP_PREFIX
+        base.mkdir(exist_ok=True)
+        _write(base / "cgroup.subtree_control", "+memory +pids +cpu")
+        return CgroupV2(_group_base(own))
+    except OSError:
+        return None
+
+
+def _try_v1() -> CgroupV1 | None:
+    mounts = _v1_mounts()
+    if not {"memory", "cpu", "pids"} <= set(mounts):
+        return None
+    try:
+        bases = [_group_base(mounts[c] / _own_cgroup(c).lstrip("/")) for c in ("memory", "cpu", "pids")]
+    except OSError:
+        return None
+    return CgroupV1(*bases)
+
+
+@functools.cache
+def backend() -> Backend:
+    """The best way this process can limit instances; said once in the log."""
+    chosen: Backend = _try_v2() or _try_v1() or Rlimits()
+    log.info("instance limits enforced by %s", chosen.kind)
+    return chosen
+
+
+def attempt_group_name(label: str) -> str:
+    """A cgroup folder name for one attempt: readable, and unique even across runner restarts."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:120]
+    return f"{safe}.{uuid.uuid4().hex[:8]}"
+
+
+def limits_for(memory_gb: float, cpu: float, pids: int) -> Limits:
+    return Limits(memory_bytes=int(memory_gb * 1e9), cpu_cores=max(cpu, 0.01), pids=max(pids, 8))
+
+
+def confine(label: str, limits: Limits) -> Confinement:
+    """Enter ``limits`` for one attempt; a backend that fails now falls back to rlimits (logged)."""
+    chosen = backend()
+    try:
+        return chosen.confine(attempt_group_name(label), limits)
+    except OSError as exc:
+        log.warning("cannot make the %s limits for %s (%s); using rlimits", chosen.kind, label, exc)
+        return Rlimits().confine(label, limits)
+
+
+def kind() -> LimitsKind:
+    return backend().kind
+
+
+def in_force(executor: str) -> str:
+    """How instances are held to their InstanceType, as /healthz and the start line say it."""
+    return kind() if executor == "local" else "decided by each Dask worker"
