@@ -1,7 +1,9 @@
 """Executors: instances/s and launch→process-start latency, side by side in one run.
 
-Rows: a bare ``subprocess`` spawn loop (baseline), ``LocalExecutor``, raw Dask ``client.submit``
-of the same trivial command, and ``DaskExecutor`` (a real scheduler + 2 workers on 127.0.0.1).
+Rows: a bare ``subprocess`` spawn loop (baseline), ``LocalExecutor`` with instances confined by
+bwrap and by cgroup/rlimit limits (the default where bwrap works) and with limits only
+(``--isolation none``), raw Dask ``client.submit`` of the same trivial command, and
+``DaskExecutor`` (a real scheduler + 2 workers on 127.0.0.1, bwrap on the workers).
 Throughput: N trivial instances (``true``) launched at once until all exited. Latency: one
 instance at a time on an idle executor, launch call → ``InstanceStarted.at`` (process exists).
 Figures are printed, never asserted.
@@ -28,15 +30,27 @@ from service.executors.base import (  # noqa: E402
     InstanceStarted,
 )
 from service.executors.dask import DaskExecutor  # noqa: E402
+from service.executors.isolation import Isolation, IsolationMode, probe  # noqa: E402
 from service.executors.local import LocalExecutor  # noqa: E402
 from tests.service.dask_cluster import DaskCluster  # noqa: E402
 
 
-def launch_of(i: int, root: Path, task: str) -> InstanceLaunch:
+def launch_of(i: int, root: Path, task: str, mode: IsolationMode) -> InstanceLaunch:
     return InstanceLaunch(
-        key=InstanceKey("job-bench", task, i, 0), command_line="true", package_path="", env={},
-        input_mapping={}, output_mapping={}, log_mapping={}, stdout_dir="", stderr_dir="",
-        timeout_s=600, sandbox_root=str(root), cluster_id="", vm_id="",
+        key=InstanceKey("job-bench", task, i, 0),
+        command_line="true",
+        package_path="",
+        env={},
+        input_mapping={},
+        output_mapping={},
+        log_mapping={},
+        stdout_dir="",
+        stderr_dir="",
+        timeout_s=600,
+        sandbox_root=str(root),
+        cluster_id="",
+        vm_id="",
+        isolation=Isolation(mode=mode),
     )
 
 
@@ -75,19 +89,25 @@ class Collector:
             await self.changed.wait()
 
 
-async def measure_executor(make, n_throughput: int, n_latency: int, root: Path) -> tuple[float, list[float]]:
+class FailedRun(RuntimeError):
+    """A timed attempt did not succeed: the figure would be meaningless."""
+
+
+async def measure_executor(
+    make, n_throughput: int, n_latency: int, root: Path, mode: IsolationMode
+) -> tuple[float, list[float]]:
     col = Collector()
     ex = make(col)
     await ex.start()
     try:
         lat = []
         for i in range(n_latency):  # idle: one at a time
-            launch = launch_of(i, root, "lat")
+            launch = launch_of(i, root, "lat", mode)
             t = datetime.now(UTC)
             await ex.launch(launch)
             await col.until(lambda k=launch.key: k in col.exited)
             lat.append((col.started[launch.key] - t).total_seconds())
-        launches = [launch_of(i, root, "tput") for i in range(n_throughput)]
+        launches = [launch_of(i, root, "tput", mode) for i in range(n_throughput)]
         t0 = time.perf_counter()
         for launch in launches:
             await ex.launch(launch)
@@ -95,7 +115,7 @@ async def measure_executor(make, n_throughput: int, n_latency: int, root: Path) 
         rate = n_throughput / (time.perf_counter() - t0)
         bad = [e for k, e in col.exited.items() if not e.succeeded]
         if bad:
-            print(f"  warning: {len(bad)} attempts failed, e.g. {bad[0].error_code} {bad[0].error_message}")
+            raise FailedRun(f"{len(bad)} attempts failed, e.g. {bad[0].error_code} {bad[0].error_message}")
         return rate, lat
     finally:
         await ex.close()
@@ -127,8 +147,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-exec-") as tmp:
         root = Path(tmp)
         rows.append(("bare subprocess loop", *bare_subprocess(args.n)))
-        local = measure_executor(LocalExecutor, args.n, args.latency_n, root / "local")
-        rows.append(("LocalExecutor", *asyncio.run(local)))
+        sandboxed: IsolationMode = "bwrap" if not probe() else "none"
+        if sandboxed == "none":
+            print(f"note: no bwrap sandbox here ({probe()}): the bwrap rows run unconfined")
+        local = measure_executor(LocalExecutor, args.n, args.latency_n, root / "local", sandboxed)
+        rows.append(("LocalExecutor, bwrap+limits", *asyncio.run(local)))
+        local = measure_executor(LocalExecutor, args.n, args.latency_n, root / "local-none", "none")
+        rows.append(("LocalExecutor, limits only", *asyncio.run(local)))
         cluster = DaskCluster(root / "dask")
         cluster.workdir.mkdir()
         try:
@@ -139,7 +164,11 @@ def main() -> int:
             raw = raw_dask(cluster.address, args.n, args.latency_n)
             rows.append(("raw dask client.submit", *asyncio.run(raw)))
             dask = measure_executor(
-                lambda sink: DaskExecutor(sink, cluster.address), args.n, args.latency_n, root / "dask-sb"
+                lambda sink: DaskExecutor(sink, cluster.address),
+                args.n,
+                args.latency_n,
+                root / "dask-sb",
+                sandboxed,
             )
             rows.append(("DaskExecutor (2 workers)", *asyncio.run(dask)))
         finally:

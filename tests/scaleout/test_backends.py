@@ -8,6 +8,7 @@ import pytest
 
 from tests.service.jobspec import job, task
 from tests.service.test_dag_package import test_two_task_dag_with_package
+from tests.service.test_isolation import test_network_is_on_by_default
 from tests.service.test_job_states import (
     test_auto_release_leaves_a_tombstone,
     test_failed_task_fails_job_and_downstream_is_reported_stopped,
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.slow
 __all__ = [
     "test_auto_release_leaves_a_tombstone",
     "test_failed_task_fails_job_and_downstream_is_reported_stopped",
+    "test_network_is_on_by_default",
     "test_reserve_on_fail_keeps_vms_and_sandbox_until_delete",
     "test_retries_follow_max_retry_count",
     "test_stop_start_delete_state_rules",
