@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.bcsd import start_bcsd  # noqa: E402
+from tests.support.bcsd import instance_scratch, start_bcsd  # noqa: E402
 from tests.support.client import SignedClient  # noqa: E402
 
 
@@ -118,13 +118,26 @@ def create_throughput(url: str, key: str, secret: str, cluster_id: str, total: i
     return len(latencies) / elapsed, pct(latencies, 50), pct(latencies, 99)
 
 
-def create_to_start(client: SignedClient, tmp: Path, samples: int) -> list[float]:
+class FailedRun(RuntimeError):
+    """The work a figure timed did not succeed: the figure is refused."""
+
+
+def finished(client: SignedClient, job_id: str, timeout: float) -> dict:
+    done = client.wait_job(job_id, timeout=timeout)
+    if done["State"] != "Finished":
+        raise FailedRun(f"job {job_id} ended {done['State']}: {done.get('Message', '')}")
+    return done
+
+
+def create_to_start(client: SignedClient, samples: int) -> list[float]:
     out = []
+    stamps = Path(tempfile.mkdtemp(dir=instance_scratch()))  # a folder sandboxed instances may write
+    stamps.chmod(0o1777)
     for i in range(samples):
-        stamp = tmp / f"start-{i}"
+        stamp = stamps / f"start-{i}"
         t0 = time.time()
         job_id = client.create_job(job({"a": trivial_task(f"sh -c 'date +%s.%N > {stamp}'")}))
-        client.wait_job(job_id, timeout=60)
+        finished(client, job_id, 60)
         out.append(float(stamp.read_text()) - t0)
     return out
 
@@ -136,7 +149,7 @@ def chain_overhead(client: SignedClient, spawn_s: float) -> tuple[float, float, 
     names = [f"t{i:02d}" for i in range(16)]
     body = job({n: trivial_task("true") for n in names}, {names[i]: [names[i + 1]] for i in range(15)})
     job_id = client.create_job(body)
-    done = client.wait_job(job_id, timeout=120)
+    done = finished(client, job_id, 120)
     total = ts(done["EndTime"]) - ts(done["CreationTime"])
     tasks = {
         t["TaskName"]: t for t in client.get(f"/jobs/{job_id}/tasks", {"MaxItemCount": 100}).json()["Items"]
@@ -149,7 +162,7 @@ def chain_overhead(client: SignedClient, spawn_s: float) -> tuple[float, float, 
 
 def many_instances(client: SignedClient, count: int) -> tuple[float, float]:
     job_id = client.create_job(job({"a": trivial_task("true", count=count)}))
-    done = client.wait_job(job_id, timeout=3600)
+    done = finished(client, job_id, 3600)
     elapsed = ts(done["EndTime"]) - ts(done["CreationTime"])
     return count / elapsed, elapsed
 
@@ -189,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"p50 {p50 * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms; "
                 f"x{rate * commit_s:.2f} of bare SQLite commits/s (goal >= 1000/s)"
             )
-            starts = create_to_start(client, tmp, 30)
+            starts = create_to_start(client, 30)
             s50 = statistics.median(starts)
             print(
                 f"create -> first process start (idle): p50 {s50 * 1000:.1f} ms, "
@@ -210,6 +223,30 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             client.close()
             bcsd.stop()
+        isolation_cost(tmp, spawn_s, min(args.instances, 1000))
+
+
+def isolation_cost(tmp: Path, spawn_s: float, count: int) -> None:
+    """The same create->start and instances/s with bwrap (+ limits) and with --isolation none."""
+    rows = []
+    for mode in ("bwrap", "none"):
+        bcsd = start_bcsd(tmp / mode, isolation=mode)
+        client = SignedClient(bcsd.url, bcsd.key_id, bcsd.secret)
+        try:
+            starts = create_to_start(client, 20)
+            rate, _ = many_instances(client, count)
+            rows.append((mode, statistics.median(starts), pct(starts, 99), rate))
+        finally:
+            client.close()
+            bcsd.stop()
+    print(f"isolation cost ({count} trivial instances; create->start over 20 idle jobs):")
+    for mode, p50, p99, rate in rows:
+        print(
+            f"  --isolation {mode:5}: create->start p50 {p50 * 1000:6.1f} ms, p99 {p99 * 1000:6.1f} ms; "
+            f"{rate:6.0f} instances/s (x{rate * spawn_s:.2f} of a bare spawn)"
+        )
+    (_, b50, _, brate), (_, n50, _, nrate) = rows
+    print(f"  bwrap vs none: create->start x{b50 / n50:.2f}, instances/s x{brate / nrate:.2f}")
 
 
 if __name__ == "__main__":

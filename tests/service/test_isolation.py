@@ -6,6 +6,7 @@ bcsd uploads to the local object store; the test reads it from there.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -78,6 +79,20 @@ def _report(bcsd: BcsdProcess, client: SignedClient, job_id: str, task_name: str
     return json.loads(text.strip().splitlines()[-1])
 
 
+def _cgroup_limits(pid: int) -> dict[str, str]:
+    """The limit files of the cgroups ``pid`` is in, read from outside (v1 and v2 spellings)."""
+    found: dict[str, str] = {}
+    mounts = {"memory": "memory", "cpu": "cpu", "pids": "pids"}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, names, path = line.split(":", 2)
+        for name in names.split(",") if names else ["unified"]:
+            base = Path("/sys/fs/cgroup") / (mounts.get(name, "") if names else "") / path.lstrip("/")
+            for file in ("memory.limit_in_bytes", "cpu.cfs_quota_us", "pids.max", "memory.max", "cpu.max"):
+                with contextlib.suppress(OSError):
+                    found[file] = (base / file).read_text().strip()
+    return found
+
+
 def _probe(bcsd: BcsdProcess, client: SignedClient, scratch: Path) -> tuple[dict[str, Any], str]:
     """Run the probe beside a sleeping victim job; returns the report and the victim's id."""
     victim = client.create_job(job({"v": task("sleep 30")}))
@@ -97,6 +112,7 @@ def _probe(bcsd: BcsdProcess, client: SignedClient, scratch: Path) -> tuple[dict
     status = Path(f"/proc/{pids[0]}/status").read_text()
     uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
     report["victim_host_uid"] = int(uid_line.split()[1])
+    report["victim_limits"] = _cgroup_limits(pids[0])
     assert client.post(f"/jobs/{victim}/stop").status_code == 201
     return report, victim
 
@@ -120,6 +136,13 @@ def test_an_instance_sees_nothing_of_bcsd_and_runs_unprivileged(tmp_path: Path, 
     if os.geteuid() == 0:
         assert report["uid"] == 65534 and report["victim_host_uid"] == 65534  # nobody, also outside
     assert report["network"].startswith("refused")  # --isolation-network off: own loopback only
+    held = report["victim_limits"]  # ecs.sn1.medium: 2 CPU, 4 GB; pids from --instance-pids-max
+    if limits.kind() == "cgroup v1":
+        assert held["memory.limit_in_bytes"] == str(4 * 10**9 // 4096 * 4096), held
+        assert held["cpu.cfs_quota_us"] == "200000" and held["pids.max"] == "512", held
+    elif limits.kind() == "cgroup v2":
+        assert held["memory.max"] == str(4 * 10**9 // 4096 * 4096) and held["cpu.max"] == "200000 100000"
+        assert held["pids.max"] == "512", held
     assert victim
 
 
