@@ -69,9 +69,9 @@ def lines(path: Path) -> list[str]:
 
 
 def test_on_failure_restart_runs_only_unfinished_work_again(
-    tmp_path: Path, host: ProviderHost, shared_client: SignedClient
+    scratch: Path, host: ProviderHost, shared_client: SignedClient
 ) -> None:
-    log, flag = tmp_path / "log", tmp_path / "flag"
+    log, flag = scratch / "log", scratch / "flag"
     # first succeeds; second fails on its first attempt only (the flag file remembers it)
     first = task(f"sh -c 'echo first >> {log}'")
     second = task(f"sh -c 'echo second >> {log}; [ -e {flag} ] || {{ touch {flag}; exit 3; }}'")

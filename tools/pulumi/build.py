@@ -62,15 +62,20 @@ def _install_plugins(target: Path, version: str) -> None:
             tmp.replace(dest)
 
 
+def _say(line: str) -> None:
+    """Progress goes to stderr: stdout carries only the bin directory, which `make pulumi` captures."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def _run_with_progress(label: str, argv: list[str]) -> None:
     """Run a long Go step, printing elapsed time every 15 s so the build never looks hung."""
     started = time.monotonic()
-    print(f"  {label} ...", flush=True)
+    _say(f"  {label} ...")
     done = threading.Event()
 
     def tick() -> None:
         while not done.wait(15):
-            print(f"  {label}: {time.monotonic() - started:.0f} s", flush=True)
+            _say(f"  {label}: {time.monotonic() - started:.0f} s")
 
     threading.Thread(target=tick, daemon=True).start()
     env = {**os.environ, "GOFLAGS": os.environ.get("GOFLAGS", "-buildvcs=false")}
@@ -81,7 +86,7 @@ def _run_with_progress(label: str, argv: list[str]) -> None:
     if result.returncode != 0:
         sys.stderr.write(result.stdout + result.stderr)
         raise SystemExit(f"error: {label} failed (exit {result.returncode}); see the Go output above")
-    print(f"  {label}: done in {time.monotonic() - started:.0f} s", flush=True)
+    _say(f"  {label}: done in {time.monotonic() - started:.0f} s")
 
 
 def build(version: str, target: Path) -> None:
@@ -91,7 +96,7 @@ def build(version: str, target: Path) -> None:
             "error: the Pulumi CLI is not built and `go` is not on PATH; install Go 1.26+ "
             "(with access to the Go module proxy) and run `make pulumi` again"
         )
-    print(f"building the Pulumi CLI v{version} from Go modules into {target} (cold: a few minutes)")
+    _say(f"building the Pulumi CLI v{version} from Go modules into {target} (cold: a few minutes)")
     target.mkdir(parents=True, exist_ok=True)
     _run_with_progress("downloading modules (go mod download)", [go, "mod", "download"])
     partial = target / "pulumi.partial"
