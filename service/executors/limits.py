@@ -19,6 +19,7 @@ import contextlib
 import functools
 import logging
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ LimitsKind = Literal["cgroup v2", "cgroup v1", "rlimits"]
 CPU_PERIOD_US = 100_000
 _JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
 GROUP_PREFIX = "bcsd-instances"
+# An attempt's folder lives from just before its command starts until just after it ends, so an
+# empty folder this old was left by a killed process. Younger empty folders may belong to an
+# attempt of another bcsd (or another thread) that has not joined it yet: never swept.
+STALE_AFTER_S = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,13 +212,18 @@ def _v1_mounts() -> dict[str, Path]:
     return mounts
 
 
-def _group_base(root: Path) -> Path:
-    """Our own folder under ``root`` (made if missing); stale empty attempt folders are swept."""
+def _group_base(root: Path, now: float) -> Path:
+    """Our own folder under ``root`` (made if missing); stale empty attempt folders are swept.
+
+    Several bcsd processes (and a runner host beside its bcsd) share this folder, so only folders
+    older than ``STALE_AFTER_S`` go: sweeping a fresh one would pull the cgroup from under an
+    attempt that is about to join it (seen as ``cgroup.procs: Directory nonexistent``, exit 125).
+    """
     base = root / GROUP_PREFIX
     base.mkdir(exist_ok=True)
     for child in base.iterdir():
-        if child.is_dir():
-            with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # busy (still has processes) or already gone
+            if child.is_dir() and now - child.stat().st_mtime > STALE_AFTER_S:
                 child.rmdir()
     return base
 
@@ -230,7 +240,7 @@ def _try_v2() -> CgroupV2 | None:
         base = own / GROUP_PREFIX
         base.mkdir(exist_ok=True)
         _write(base / "cgroup.subtree_control", "+memory +pids +cpu")
-        return CgroupV2(_group_base(own))
+        return CgroupV2(_group_base(own, time.time()))
     except OSError:
         return None
 
@@ -240,15 +250,27 @@ def _try_v1() -> CgroupV1 | None:
     if not {"memory", "cpu", "pids"} <= set(mounts):
         return None
     try:
-        bases = [_group_base(mounts[c] / _own_cgroup(c).lstrip("/")) for c in ("memory", "cpu", "pids")]
+        now = time.time()
+        bases = [_group_base(mounts[c] / _own_cgroup(c).lstrip("/"), now) for c in ("memory", "cpu", "pids")]
     except OSError:
         return None
     return CgroupV1(*bases)
 
 
-@functools.cache
+_choosing = threading.Lock()
+
+
 def backend() -> Backend:
-    """The best way this process can limit instances; said once in the log."""
+    """The best way this process can limit instances; said once in the log.
+
+    Chosen once per process under a lock: the runner's threads ask at their first launch together.
+    """
+    with _choosing:
+        return _choose()
+
+
+@functools.cache
+def _choose() -> Backend:
     chosen: Backend = _try_v2() or _try_v1() or Rlimits()
     log.info("instance limits enforced by %s", chosen.kind)
     return chosen

@@ -251,3 +251,46 @@ def test_without_bwrap_auto_warns_and_bwrap_refuses_to_start(tmp_path: Path) -> 
         proc.wait(10)
     warnings = [line for line in (tmp_path / "log").read_text().splitlines() if "UNCONFINED" in line]
     assert len(warnings) == 1 and "apt-get install bubblewrap" in warnings[0], warnings
+
+
+def _joins(jail: limits.Confinement) -> int:
+    return subprocess.run([*jail.prefix(), "true"], capture_output=True, check=False).returncode
+
+
+@pytest.mark.skipif(limits.kind() == "rlimits", reason="no writable cgroups on this machine")
+def test_a_starting_bcsd_never_sweeps_another_attempts_fresh_cgroup() -> None:
+    """Regression: every new bcsd (and runner host) swept all empty attempt folders, including
+    ones another process had just made and not joined yet; that instance then failed with
+    ``cgroup.procs: Directory nonexistent`` (exit 125), and its job with it."""
+    jail = limits.confine("fresh-attempt", limits.limits_for(0.2, 1, 16))
+    try:
+        sweep = "from service.executors import limits; limits.backend()"
+        subprocess.run([sys.executable, "-c", sweep], check=True, cwd=Path(__file__).parents[2])
+        assert _joins(jail) == 0
+    finally:
+        jail.close()
+
+
+@pytest.mark.skipif(limits.kind() == "rlimits", reason="no writable cgroups on this machine")
+def test_first_launches_of_a_process_all_join_their_cgroups() -> None:
+    """Regression: a fresh runner's threads chose the backend together, and the later choice swept
+    the folders the earlier threads had just made."""
+    script = """
+import subprocess, sys, threading
+from service.executors import limits
+codes = []
+def one(i):
+    jail = limits.confine(f"burst-{i}", limits.limits_for(0.2, 1, 16))
+    try:
+        codes.append(subprocess.run([*jail.prefix(), "true"], capture_output=True).returncode)
+    finally:
+        jail.close()
+threads = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(sorted(codes))
+"""
+    for _ in range(3):  # a fresh process each time: the choice happens at its first launches
+        argv = [sys.executable, "-c", script]
+        out = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2])
+        assert out.stdout.strip() == str([0] * 16), out.stdout + out.stderr
