@@ -111,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
         "--instance-pids-max", type=int, default=int(os.environ.get("BCSD_INSTANCE_PIDS_MAX", "512")),
         help="processes one instance may have at once (env BCSD_INSTANCE_PIDS_MAX; default %(default)s)",
     )  # fmt: skip
+    s.add_argument(
+        "--validate", action="store_true", default=os.environ.get("BCSD_VALIDATE", "") == "1",
+        help="check the scheduler's run-state invariants after every turn and stop on the first "
+        "broken one (slower; the test suite runs with it, env BCSD_VALIDATE=1)",
+    )  # fmt: skip
     # The store options are accepted before and after the subcommand (`bcsd oss --data-dir D cp …`
     # and `bcsd oss cp --data-dir D …`); SUPPRESS keeps a subcommand's default from overwriting a
     # value given before it.
@@ -142,6 +147,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         executor=args.executor,
         dask_scheduler=args.dask_scheduler,
         dask_unschedulable_timeout_s=args.dask_unschedulable_timeout,
+        validate=args.validate,
         object_store=args.object_store,
         quotas=Quotas(
             max_job_count=args.max_job_count,

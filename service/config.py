@@ -65,6 +65,7 @@ class Settings:
     isolation_ro_paths: tuple[str, ...] = ()
     isolation_rw_paths: tuple[str, ...] = ()
     instance_pids_max: int = 512
+    validate: bool = False  # check the scheduler's run-state invariants after every turn (tests)
 
     @property
     def db_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,10 @@ import pytest
 
 from tests.support.bcsd import BcsdProcess, instance_scratch, start_bcsd
 from tests.support.client import SignedClient
+
+# every bcsd a test starts checks its scheduler's run-state invariants after each turn and
+# stops on the first broken one (``bcsd serve --validate``); the benchmarks run without
+os.environ.setdefault("BCSD_VALIDATE", "1")
 
 
 @pytest.fixture

@@ -35,12 +35,13 @@ async def create_job(request: Request) -> JSONResponse:
     r = rt(request)
     token = idempotent_token(request)
     body = await read_json(request)
-    with r.engine.begin() as conn:
+    with r.scheduler.transaction() as conn:
         job_id, view, spec = accept_job(conn, r.settings, body, token)
-        post = r.scheduler.adopt_new(conn, view, spec) if view is not None else []
-    if view is not None:
+        done = r.scheduler.create(conn, view, spec) if view is not None else None
+    if view is not None and done is not None:
+        r.scheduler.admit(view, spec, done)  # registered only once committed
         r.metrics.jobs_created.inc()
-        await r.scheduler.after_commit(post, job_id)
+        await r.scheduler.after_commit(done, job_id)
     return JSONResponse({"Id": job_id}, status_code=201)
 
 
@@ -88,14 +89,14 @@ async def start_job(job_id: str, request: Request) -> Response:
 
 async def _action(request: Request, job_id: str, allowed: tuple[str, ...], event: core.Event) -> Response:
     r = rt(request)
-    with r.engine.begin() as conn:
+    with r.scheduler.transaction() as conn:
         row = _job_or_error(conn, job_id)
         if row.state not in allowed:
             raise error("state_conflict", state=row.state)
         if isinstance(event, core.StartRequested):
             check_restartable(conn, job_id)
-        post = r.scheduler.adopt(conn, job_id, row.description, event)
-    await r.scheduler.after_commit(post, job_id if isinstance(event, core.StartRequested) else None)
+        done = r.scheduler.adopt(conn, job_id, row.description, event)
+    await r.scheduler.after_commit(done, job_id if isinstance(event, core.StartRequested) else None)
     return Response(status_code=201)
 
 
@@ -116,7 +117,7 @@ async def delete_job(job_id: str, request: Request) -> Response:
 async def change_priority(job_id: str, request: Request) -> Response:
     r = rt(request)
     body = await read_json(request)
-    with r.engine.begin() as conn:
+    with r.scheduler.transaction() as conn:
         row = _job_or_error(conn, job_id)
         priority = parse_priority(body)
         if row.state != "Stopped":
@@ -130,7 +131,7 @@ async def patch_job(job_id: str, request: Request) -> Response:
     """Extension: change Priority / Description / Notification in any state."""
     r = rt(request)
     body = await read_json(request)
-    with r.engine.begin() as conn:
+    with r.scheduler.transaction() as conn:
         row = _job_or_error(conn, job_id)
         update = parse_job_update(body)
         desc = dict(row.description or {})

@@ -1,22 +1,47 @@
 """Carry out the core's instructions against the store (inside the caller's transaction).
 
-Returns what must happen only after the commit: executor cancels (``InstanceKey`` values).
+Memory changes go through ``RunState`` methods only (a cancel frees its slot there, a released
+task drops its AutoCluster id, an AutoRelease forgets the job), so a transaction that does not
+commit can be undone by dropping the jobs it touched. What must happen only after the commit is
+returned: executor cancels, and whether the outbox got rows.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection
 
+from service.executors.base import InstanceKey
 from service.scheduler import core
+from service.scheduler.runstate import RunState
 from service.scheduler.transitions import TERMINAL
 from service.store import repo
 
-if TYPE_CHECKING:
-    from service.scheduler.loop import Scheduler
 
-from service.executors.base import InstanceKey
+class LostWrite(RuntimeError):
+    """A state write matched no row: the store's job is not the one this view describes (deleted,
+    or changed by another transaction). The turn is rolled back and the job reloaded."""
+
+
+@dataclass(slots=True)
+class Applied:
+    """What the caller carries out once the transaction committed."""
+
+    cancels: list[InstanceKey] = field(default_factory=list)
+    notified: bool = False  # outbox rows were written: wake the deliverer
+    version: int | None = None  # the job's lease version after the write (shared database)
+
+    def add(self, other: Applied) -> None:
+        self.cancels.extend(other.cancels)
+        self.notified = self.notified or other.notified
+
+
+def _one(count: int, what: str) -> None:
+    if count != 1:
+        raise LostWrite(f"{what}: {count} rows written, 1 expected")
 
 
 def _times(start: str, to: str, at: float) -> dict[str, Any]:
@@ -28,17 +53,20 @@ def _times(start: str, to: str, at: float) -> dict[str, Any]:
 
 
 def apply_instructions(
-    sched: Scheduler,
+    state: RunState,
     conn: Connection,
     view: core.JobView,
+    spec: dict[str, Any],
     instructions: list[core.Instruction],
     extra: dict[tuple[str, int], dict[str, Any]] | None = None,
-) -> list[Any]:
-    """``extra``: more instance columns (exit results, VM id) written by the same UPDATE as the
+    sandbox_root: Path | None = None,
+) -> Applied:
+    """``spec`` is the job's stored description (notification topic). ``extra``: more instance
+    columns (exit results, VM id) written by the same UPDATE as the
     instance's state change, saving a statement per launch and per exit; written on their own
     when no state change of that instance is among the instructions."""
     extra = dict(extra or {})
-    post: list[Any] = []
+    done = Applied()
     history: list[dict[str, Any]] = []
     notes: list[core.Notify] = []
     for ins in instructions:
@@ -55,13 +83,13 @@ def apply_instructions(
                     values["end_time"] = at
                 else:
                     values["end_time"] = None
-                repo.set_job(conn, view.id, **values)
+                _one(repo.set_job(conn, view.id, **values), f"job {view.id}")
                 history.append(_hist(view.id, "Job", "", -1, start, to, cause, at))
             case core.SetTaskState(task=task, start=start, to=to, cause=cause, at=at):
                 values = _times(start, to, at)
                 if to == "Running" and start != "Waiting":
                     values.pop("start_time", None)
-                repo.set_task(conn, view.id, task, state=to, **values)
+                _one(repo.set_task(conn, view.id, task, state=to, **values), f"task {view.id}.{task}")
                 history.append(_hist(view.id, "Task", task, -1, start, to, cause, at))
             case core.SetInstanceState(task=task, idx=idx, start=start, to=to, cause=cause, at=at):
                 values = {"state": to, "retry_count": ins.retry_count, "attempt": ins.attempt}
@@ -69,16 +97,16 @@ def apply_instructions(
                 if to == "Running":
                     values.update(exit_code=None, error_code="", error_message="", detail="", sandbox_path="")
                 values.update(extra.pop((task, idx), {}))
-                repo.set_instance(conn, view.id, task, idx, **values)
+                written = repo.set_instance(conn, view.id, task, idx, **values)
+                _one(written, f"instance {view.id}.{task}.{idx}")
                 history.append(_hist(view.id, "Instance", task, idx, start, to, cause, at))
             case core.CancelInstance(task=task, idx=idx, attempt=attempt):
-                slot = sched.running.pop((view.id, task, idx), None)
-                if slot:
-                    repo.free_vm(conn, slot[1])
-                    sched.slot_freed(slot[1])
-                post.append(InstanceKey(view.id, task, idx, attempt))
+                slot = state.free_slot((view.id, task, idx))
+                if slot is not None:
+                    repo.free_vm(conn, slot.vm_id)
+                done.cancels.append(InstanceKey(view.id, task, idx, attempt))
             case core.ReleaseVMs(task=task):
-                known = sched.auto_clusters.pop((view.id, task), None)
+                known = state.drop_auto_cluster(view.id, task)
                 ids = [known] if known else [c.id for c in repo.auto_clusters_of(conn, view.id, task)]
                 for cluster_id in ids:
                     repo.delete_cluster(conn, cluster_id)
@@ -93,17 +121,16 @@ def apply_instructions(
             case core.ReleaseJob():
                 from service.jobs import release_job
 
-                release_job(conn, view.id, reason="AutoRelease", sandbox_root=sched.settings.sandbox_root)
-                sched.forget(view.id)
+                release_job(conn, view.id, reason="AutoRelease", sandbox_root=sandbox_root)
+                state.forget(view.id)
     for (task, idx), values in extra.items():
         repo.set_instance(conn, view.id, task, idx, **values)
     repo.log_transitions(conn, history)
     if notes:
         from service.notifications import enqueue_job_events
 
-        if enqueue_job_events(conn, sched.specs.get(view.id) or {}, view, notes) and sched.on_notify:
-            sched.on_notify()
-    return post
+        done.notified = enqueue_job_events(conn, spec, view, notes)
+    return done
 
 
 def _hist(

@@ -1,11 +1,18 @@
 """The thin async shell around the pure core.
 
-It keeps a ``JobView`` per active job (loaded from the store at start), turns executor events
-and API actions into core events, writes every resulting instruction in one transaction, and
-only then talks to the executor (launch / cancel). It wakes on events (job created, instance
-exited, cluster grown), never on a timer, so create-to-start latency is one loop turn. A pass
-looks only at the jobs ``waiting.WaitIndex`` selects (the ones whose state changed and the ones
-a freed VM or budget unblocks), so an exit costs the same with 10 or 10,000 waiting jobs.
+It keeps a ``JobView`` per active job in its ``RunState`` (loaded from the store at start),
+turns executor events and API actions into core events, writes every resulting instruction in
+one transaction, and only then talks to the executor (launch / cancel). It wakes on events
+(job created, instance exited, cluster grown), never on a timer, so create-to-start latency is
+one loop turn. A pass looks only at the jobs ``waiting.WaitIndex`` selects (the ones whose
+state changed and the ones a freed VM or budget unblocks), so an exit costs the same with 10
+or 10,000 waiting jobs.
+
+A turn is atomic in memory as in the store: when its transaction does not commit (a busy or
+full SQLite file, a PostgreSQL serialization failure or deadlock), its events go back to the
+inbox, the jobs it touched are dropped from the run-state and reloaded from the store at the
+next turn, and nothing was launched or cancelled. API actions get the same guarantee through
+:meth:`Scheduler.transaction`; a new job's view is registered only after its commit.
 """
 
 from __future__ import annotations
@@ -14,9 +21,9 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -31,12 +38,13 @@ from service.executors.base import (
     InstanceStarted,
     InstanceWaiting,
 )
-from service.executors.sandbox import remove_lost
 from service.scheduler import core
+from service.scheduler.effects import Applied, apply_instructions
 from service.scheduler.launch import build_launch
 from service.scheduler.ownership import Ownership
+from service.scheduler.recovery import recover_lost
+from service.scheduler.runstate import ACTIVE, InvariantBroken, RunState
 from service.scheduler.views import load_view
-from service.scheduler.waiting import WaitIndex
 from service.store import repo
 
 log = logging.getLogger("bcsd.scheduler")
@@ -46,16 +54,14 @@ Topic = tuple[str, str, frozenset[str], str]
 
 
 class Scheduler:
-    """Owns the active jobs' views and the executor; all methods run on the event loop thread."""
+    """Carries out the core's decisions: all methods run on the event loop thread, and the
+    run-state (``self.state``) changes only through its methods."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self.node_id = uuid.uuid4().hex[:12]
-        self.views: dict[str, core.JobView] = {}
-        self.specs: dict[str, dict[str, Any]] = {}  # job id -> stored description
-        self.running: dict[tuple[str, str, int], tuple[int, str]] = {}  # -> (attempt, vm id)
-        self.auto_clusters: dict[tuple[str, str], str] = {}  # (job, task) -> live AutoCluster id
+        self.state = RunState(limit=settings.running_limit)
+        self.validate = settings.validate
         self.executor: Executor | None = None
         self.on_notify: Any = None  # callable woken when the outbox has new rows
         self.on_launch: Any = None  # metrics hooks
@@ -63,13 +69,13 @@ class Scheduler:
         self._inbox: list[ExecutorEvent] = []
         self._waiting_noted: set[str] = set()  # jobs whose Message says why an instance waits
         self._signal = asyncio.Event()
-        # which jobs the next placement pass looks at (touched, or unblocked by a freed VM/budget)
-        self.waiting = WaitIndex()
-        self.vm_cluster: dict[str, str] = {}  # VM id -> cluster id of the slots this node holds
-        self._limit = settings.running_limit
         self._task: asyncio.Task[None] | None = None
         # several nodes on one PostgreSQL: job leases (a no-op on SQLite), see ownership.py
-        self.ownership = Ownership(engine, self, settings.data_dir, settings.lease_ttl_s)
+        self.ownership = Ownership(
+            engine, self.state, uuid.uuid4().hex[:12], settings.data_dir, settings.sandbox_root,
+            self._apply, self.wake, settings.lease_ttl_s,
+        )  # fmt: skip
+        self.ownership.executor_cancel = self._cancel
         self.node_id = self.ownership.node_id
 
     # ------------------------------------------------------------ lifecycle
@@ -77,7 +83,7 @@ class Scheduler:
     async def start(self, executor: Executor) -> None:
         self.executor = executor
         await executor.start()
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             self._recover(conn)
         self._task = asyncio.create_task(self._run(), name="bcsd-scheduler")
         self.ownership.start()
@@ -96,9 +102,9 @@ class Scheduler:
         """Schedule a placement pass: over one job whose state changed, or (``None``) over every
         active job (start-up, clusters created or grown, other nodes' changes)."""
         if job_id is None:
-            self.waiting.rescan_all()
+            self.state.waiting.rescan_all()
         else:
-            self.waiting.touch(job_id)
+            self.state.waiting.touch(job_id)
         self._signal.set()
 
     async def sink(self, event: ExecutorEvent) -> None:
@@ -106,70 +112,106 @@ class Scheduler:
         self._inbox.append(event)
         self._signal.set()
 
-    # ------------------------------------------------------------ API-driven actions (caller commits)
+    @property
+    def running(self) -> int:
+        """Attempts this node runs now (``/metrics``)."""
+        return len(self.state.slots)
 
-    def adopt(self, conn: Connection, job_id: str, spec: dict[str, Any], event: core.Event) -> list[Any]:
-        """Load (or reuse) the job's view, apply an API event inside the caller's transaction.
-        Returns post-commit actions to hand to :meth:`after_commit`."""
-        view = self.ownership.view_for_action(conn, job_id)
+    # ------------------------------------------------------------ transactions
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One store transaction whose memory changes share its fate: when it does not commit,
+        the jobs it touched are dropped and reloaded from the store by the next turn."""
+        self.state.begin()
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except BaseException:
+            dropped = self.state.end()
+            self.state.mark_stale(dropped)
+            if dropped:
+                self._signal.set()
+            raise
+        self.state.end()
+        self._check()
+
+    def _check(self) -> None:
+        """``validate`` mode: the run-state invariants hold after every committed change."""
+        if not self.validate:
+            return
+        try:
+            self.state.check()
+        except InvariantBroken:
+            log.critical("run-state invariant broken (validate mode); stopping", exc_info=True)
+            os._exit(70)
+
+    # ------------------------------------------------------------ API-driven actions (in ``transaction``)
+
+    def adopt(self, conn: Connection, job_id: str, spec: dict[str, Any], event: core.Event) -> Applied:
+        """Apply an API event to the job inside the caller's :meth:`transaction`: on our own
+        view when we schedule the job, else on a fresh one from the store. Returns what to hand
+        to :meth:`after_commit`."""
+        view = self.ownership.view(conn, job_id) if self.ownership.enabled else self.state.views.get(job_id)
         if view is None:
-            return []
-        self.specs[job_id] = spec
-        instructions = core.step(view, event, time.time())
-        post = self._apply(conn, view, instructions)
-        if view.state in ("Waiting", "Running"):
-            self.views[job_id] = view
-        else:
-            self.views.pop(job_id, None)
-        return post
+            view = load_view(conn, job_id)
+            if view is None:
+                return Applied()
+        self.state.set_spec(job_id, spec)
+        self.state.touch(job_id)
+        done = self._apply(conn, view, core.step(view, event, time.time()), spec=spec)
+        fresh = job_id not in self.state.views
+        if fresh and view.state in ACTIVE and (done.version is not None or not self.ownership.enabled):
+            self.state.register(view, spec, done.version)  # started here: we schedule it now
+        return done
 
-    def adopt_new(self, conn: Connection, view: core.JobView, spec: dict[str, Any]) -> list[Any]:
-        """A freshly inserted job: register its view and apply ``JobCreated``."""
-        self.register(view, spec)
-        return self._apply(conn, view, core.step(view, core.JobCreated(), time.time()))
+    def create(self, conn: Connection, view: core.JobView, spec: dict[str, Any]) -> Applied:
+        """A freshly inserted job: apply ``JobCreated`` inside the caller's transaction. Its view
+        is registered by :meth:`admit` once that transaction committed."""
+        return self._apply(conn, view, core.step(view, core.JobCreated(), time.time()), spec=spec)
+
+    def admit(self, view: core.JobView, spec: dict[str, Any], done: Applied) -> None:
+        """After the CreateJob commit: the next pass looks at the new job."""
+        if view.state in ACTIVE:
+            self.state.register(view, spec, done.version)
+        self._check()
 
     def update_spec(self, job_id: str, spec: dict[str, Any]) -> None:
-        if job_id in self.specs:
-            self.specs[job_id] = spec
+        self.state.set_spec(job_id, spec)
 
     def set_priority(self, conn: Connection, job_id: str, priority: int, spec: dict[str, Any]) -> None:
         """Re-order (active jobs) and emit OnPriorityChange."""
-        view = self.ownership.view_for_action(conn, job_id)
+        view = self.ownership.view(conn, job_id) if self.ownership.enabled else self.state.views.get(job_id)
         if view is None:
-            return
+            view = load_view(conn, job_id)
+            if view is None:
+                return
+        self.state.touch(job_id)
         view.priority = priority
-        self.specs[job_id] = spec
-        self._apply(conn, view, [core.Notify("OnPriorityChange")])
-        if job_id not in self.views:
-            self.specs.pop(job_id, None)
-
-    def slot_freed(self, vm_id: str) -> None:
-        """A VM this node held is free again: its cluster may take work at the next pass."""
-        self.waiting.freed(self.vm_cluster.pop(vm_id, None))
-
-    def register(self, view: core.JobView, spec: dict[str, Any]) -> None:
-        """A new or reloaded view: the next pass looks at it."""
-        self.views[view.id] = view
-        self.specs[view.id] = spec
-        self.waiting.touch(view.id)
+        self.state.set_spec(job_id, spec)
+        self._notify(self._apply(conn, view, [core.Notify("OnPriorityChange")], spec=spec))
 
     def forget(self, job_id: str) -> None:
-        self.views.pop(job_id, None)
-        self.specs.pop(job_id, None)
-        self.waiting.forget(job_id)
-        self._waiting_noted.discard(job_id)
-        for key in [k for k in self.auto_clusters if k[0] == job_id]:
-            del self.auto_clusters[key]
+        """A deleted job (its rows are gone, it held no slot: only ended jobs are deleted)."""
+        self.state.forget(job_id)
 
-    async def after_commit(self, post: list[Any], job_id: str | None = None) -> None:
+    async def after_commit(self, done: Applied, job_id: str | None = None) -> None:
         """Cancel what the action stopped; a pass then looks at ``job_id`` (created, started).
-        Slots a stop freed already woke their clusters' waiters (``slot_freed``)."""
-        for action in post:
-            if isinstance(action, InstanceKey) and self.executor:
-                await self.executor.cancel(action)
+        Slots a stop freed already woke their clusters' waiters."""
+        for key in done.cancels:
+            await self._cancel(key)
+        self._notify(done)
         if job_id is not None:
-            self.waiting.touch(job_id)
+            self.state.waiting.touch(job_id)
         self._signal.set()
+
+    async def _cancel(self, key: InstanceKey) -> None:
+        if self.executor is not None:
+            await self.executor.cancel(key)
+
+    def _notify(self, done: Applied) -> None:
+        if done.notified and self.on_notify:
+            self.on_notify()
 
     # ------------------------------------------------------------ the loop
 
@@ -177,24 +219,66 @@ class Scheduler:
         while True:
             await self._signal.wait()
             self._signal.clear()
+            batch, self._inbox = self._inbox, []
             try:
-                # one transaction per turn: the batch of executor events, then placement
-                batch, self._inbox = self._inbox, []
-                post: list[Any] = []
-                with self.engine.begin() as conn:
-                    for event in batch:
-                        post.extend(self._on_executor_event(conn, event))
-                    launches = self._plan(conn)
-                for action in post:
-                    if isinstance(action, InstanceKey) and self.executor:
-                        await self.executor.cancel(action)
-                await self._launch(launches)
-            except Exception:  # keep scheduling whatever one bad event did; the trace goes to the log
-                log.exception("scheduler turn failed")
+                done, launches, exits = self._turn(batch)
+            except Exception:  # keep scheduling whatever one bad turn did; the trace goes to the log
+                log.exception("scheduler turn failed; its events go back to the inbox")
+                self._inbox[:0] = batch
                 await asyncio.sleep(0.05)
                 self.wake()  # the turn was rolled back: what it selected must be looked at again
+                continue
+            for event in exits:
+                if self.on_exit:
+                    self.on_exit(event)
+            self._notify(done)
+            for key in done.cancels:
+                await self._cancel(key)
+            await self._launch(launches)
 
-    def _on_executor_event(self, conn: Connection, event: ExecutorEvent) -> list[Any]:
+    def _turn(self, batch: list[ExecutorEvent]) -> tuple[Applied, list[InstanceLaunch], list[InstanceExited]]:
+        """One transaction: reload the jobs a failed turn dropped, the batch of executor events,
+        then placement. Memory is dropped for what it touched when it does not commit."""
+        done = Applied()
+        noted: list[tuple[str, bool]] = []
+        with self.transaction() as conn:
+            for job_id in sorted(self.state.stale):
+                self._restore(conn, job_id)
+            for event in batch:
+                done.add(self._on_executor_event(conn, event, noted))
+            launches = self._plan(conn)
+        for job_id, waits in noted:  # committed: the job's Message now says so
+            if waits:
+                self._waiting_noted.add(job_id)
+            else:
+                self._waiting_noted.discard(job_id)
+        return done, launches, [e for e in batch if isinstance(e, InstanceExited)]
+
+    def _restore(self, conn: Connection, job_id: str) -> None:
+        """Read a job dropped after a failed commit back from the store: its view (when it is
+        still active and ours), the slots its Running attempts hold and its AutoCluster ids."""
+        self.state.reloaded(job_id)
+        self.state.touch(job_id)
+        if self.ownership.enabled:
+            view = self.ownership.view(conn, job_id)  # reloads: the job has no view
+        else:
+            row = repo.get_job(conn, job_id)
+            view = load_view(conn, job_id) if row is not None else None
+            if view is not None and view.state in ACTIVE:
+                self.state.register(view, row.description)  # type: ignore[union-attr]
+            else:
+                view = None
+        if view is None:
+            return
+        for slot in repo.job_slots(conn, job_id, self.node_id):
+            key = (job_id, slot.task_name, slot.instance_id)
+            self.state.take_slot(key, max(slot.attempt - 1, 0), slot.id, slot.cluster_id)
+        for cluster in repo.auto_clusters_of(conn, job_id):
+            self.state.set_auto_cluster(job_id, cluster.task_name, cluster.id)
+
+    def _on_executor_event(
+        self, conn: Connection, event: ExecutorEvent, noted: list[tuple[str, bool]]
+    ) -> Applied:
         k = event.key
         view = self.ownership.view(conn, k.job_id)
         if isinstance(event, InstanceStarted):
@@ -204,22 +288,18 @@ class Scheduler:
                 pid=getattr(event, "pid", 0) or None,
             )  # fmt: skip
             if k.job_id in self._waiting_noted:  # only jobs that were told why they wait
-                self._waiting_noted.discard(k.job_id)
                 repo.note_waiting(conn, k.job_id, "")
-            return []
+                noted.append((k.job_id, False))
+            return Applied()
         if isinstance(event, InstanceWaiting):
             repo.set_instance(conn, k.job_id, k.task_name, k.instance_id, detail=event.reason)
             repo.note_waiting(conn, k.job_id, f"{k.task_name}.{k.instance_id}: {event.reason}")
-            self._waiting_noted.add(k.job_id)
-            return []
+            noted.append((k.job_id, True))
+            return Applied()
         assert isinstance(event, InstanceExited)
-        slot = self.running.get((k.job_id, k.task_name, k.instance_id))
-        if slot and slot[0] == k.attempt:
-            self.running.pop((k.job_id, k.task_name, k.instance_id))
-            repo.free_vm(conn, slot[1])
-            self.slot_freed(slot[1])
-        if self.on_exit:
-            self.on_exit(event)
+        slot = self.state.free_slot((k.job_id, k.task_name, k.instance_id), k.attempt)
+        if slot is not None:
+            repo.free_vm(conn, slot.vm_id)
         results = {
             "exit_code": event.exit_code, "error_code": event.error_code,
             "error_message": event.error_message, "detail": event.detail,
@@ -228,8 +308,9 @@ class Scheduler:
         }  # fmt: skip
         if view is None:
             repo.set_instance(conn, k.job_id, k.task_name, k.instance_id, **results)
-            return []
-        self.waiting.touch(k.job_id)  # its next instances / downstream tasks may be ready
+            return Applied()
+        self.state.touch(k.job_id)
+        self.state.waiting.touch(k.job_id)  # its next instances / downstream tasks may be ready
         cause = event.error_code or f"exit {event.exit_code}"
         ev = core.InstanceExited(k.task_name, k.instance_id, k.attempt, event.succeeded, cause)
         extra = {(k.task_name, k.instance_id): results}
@@ -241,33 +322,34 @@ class Scheduler:
         """Place Waiting instances on free VMs inside ``conn``'s transaction; return the launches
         to hand to the executor once it is committed. Looks only at the jobs the wait index
         selects and files again, by cluster or budget, what it could not place."""
-        budget = self._limit - len(self.running)
-        views = self.waiting.select(self.views, budget)
+        waiting = self.state.waiting
+        budget = self.state.budget
+        views = waiting.select(self.state.views, budget)
         launches: list[InstanceLaunch] = []
         for n, cached in enumerate(views):
             if budget <= 0:
                 for rest in views[n:]:
-                    self.waiting.block_on_budget(rest.id)
+                    waiting.block_on_budget(rest.id)
                 break
             view = self.ownership.view(conn, cached.id)
             if view is None:  # another node owns the job now
                 continue
             for task in core.ready_tasks(view):
                 if budget <= 0:
-                    self.waiting.block_on_budget(view.id)
+                    waiting.block_on_budget(view.id)
                     break
-                cluster_id = task.cluster_id or self.auto_clusters.get((view.id, task.name), "")
-                if cluster_id and cluster_id in self.waiting.full:
-                    self.waiting.block_on_cluster(view.id, cluster_id)
+                cluster_id = task.cluster_id or self.state.auto_cluster(view.id, task.name)
+                if cluster_id and cluster_id in waiting.full:
+                    waiting.block_on_cluster(view.id, cluster_id)
                     continue
                 launches.extend(self._place_task(conn, view, task, budget))
-                budget = self._limit - len(self.running)
+                budget = self.state.budget
                 if task.counts["Waiting"] > 0:  # fewer VMs than asked for, or the budget ran out
                     if budget <= 0:
-                        self.waiting.block_on_budget(view.id)
+                        waiting.block_on_budget(view.id)
                     else:
-                        cluster_id = task.cluster_id or self.auto_clusters.get((view.id, task.name), "")
-                        self.waiting.block_on_cluster(view.id, cluster_id)
+                        cluster_id = task.cluster_id or self.state.auto_cluster(view.id, task.name)
+                        waiting.block_on_cluster(view.id, cluster_id)
         return launches
 
     async def _launch(self, launches: list[InstanceLaunch]) -> None:
@@ -280,17 +362,18 @@ class Scheduler:
     def _place_task(
         self, conn: Connection, view: core.JobView, task: core.TaskView, budget: int
     ) -> list[InstanceLaunch]:
-        spec = self.specs[view.id]["DAG"]["Tasks"][task.name]
+        job_spec = self.state.specs[view.id]
+        spec = job_spec["DAG"]["Tasks"][task.name]
         cluster_id = task.cluster_id
         if not cluster_id:  # AutoCluster: (re)created when the task (re)starts
-            cluster_id = self.auto_clusters.get((view.id, task.name), "")
+            cluster_id = self.state.auto_cluster(view.id, task.name)
             fresh = all(i.attempt == 0 for i in task.instances)  # never placed: no cluster yet
             if not cluster_id and not fresh:
                 live = repo.auto_clusters_of(conn, view.id, task.name)
                 cluster_id = live[0].id if live else ""
             if not cluster_id:
                 cluster_id = self._create_auto_cluster(conn, view.id, task.name, spec, len(task.instances))
-            self.auto_clusters[(view.id, task.name)] = cluster_id
+            self.state.set_auto_cluster(view.id, task.name, cluster_id)
         free = repo.free_vms(conn, cluster_id, min(budget, task.counts["Waiting"]))
         if not free:
             return []
@@ -305,7 +388,10 @@ class Scheduler:
             vm_groups = {v.id: v.group_name for v in repo.cluster_vms(conn, cluster_id) if v.id in free_set}
         out = []
         now = time.time()
+        self.state.touch(view.id)
         for inst, vm_id in zip(core.waiting_instances(task, len(free)), free, strict=False):
+            if not repo.occupy_vm(conn, vm_id, view.id, task.name, inst.idx):
+                raise LostSlot(f"VM {vm_id} of cluster {cluster_id} was taken under our lock")
             instructions = core.step(view, core.InstanceLaunched(task.name, inst.idx), now)
             self._apply(
                 conn,
@@ -313,10 +399,8 @@ class Scheduler:
                 instructions,
                 {(task.name, inst.idx): {"vm_id": vm_id, "owner_node": self.node_id}},
             )
-            repo.occupy_vm(conn, vm_id, view.id, task.name, inst.idx)
             attempt = inst.attempt - 1
-            self.running[(view.id, task.name, inst.idx)] = (attempt, vm_id)
-            self.vm_cluster[vm_id] = cluster_id
+            self.state.take_slot((view.id, task.name, inst.idx), attempt, vm_id, cluster_id)
             group = groups.get(vm_groups.get(vm_id, ""))
             itype = (group.instance_type if group else "") or (spec.get("AutoCluster") or {}).get(
                 "InstanceType", ""
@@ -355,20 +439,27 @@ class Scheduler:
         view: core.JobView,
         instructions: list[core.Instruction],
         extra: dict[tuple[str, int], dict[str, Any]] | None = None,
-    ) -> list[Any]:
-        from service.scheduler.effects import apply_instructions
-
-        post = apply_instructions(self, conn, view, instructions, extra)
-        self.ownership.after_apply(conn, view)
-        return post
+        spec: dict[str, Any] | None = None,
+    ) -> Applied:
+        """Write a view's instructions, bump its lease, and forget the job in memory once it
+        ended (what the caller's transaction takes back if it does not commit)."""
+        if spec is None:
+            spec = self.state.specs.get(view.id) or {}
+        done = apply_instructions(
+            self.state, conn, view, spec, instructions, extra, self.settings.sandbox_root
+        )
+        done.version = self.ownership.after_apply(conn, view)
+        self.state.set_version(view.id, done.version)
+        self.state.settle(view)
+        return done
 
     # ------------------------------------------------------------ restart recovery
 
     def _recover(self, conn: Connection) -> None:
         """Rebuild views; every instance the store says is Running lost its process with the
-        old bcsd: kill its orphaned process group if known, then count it as a failed attempt
-        (``NodeLost``) so MaxRetryCount decides. On a shared database only the jobs this
-        node held (or nobody holds) are recovered: see ``Ownership.recover``."""
+        old bcsd and is counted a failed attempt (``NodeLost``, ``recovery.recover_lost``) so
+        MaxRetryCount decides. On a shared database only the jobs this node held (or nobody
+        holds) are recovered: see ``Ownership.recover``."""
         if self.ownership.enabled:
             self.ownership.recover(conn)
             return
@@ -377,45 +468,23 @@ class Scheduler:
         for row in repo.active_jobs(conn):
             view = load_view(conn, row.id)
             if view is not None:
-                self.register(view, row.description)
-        for inst in lost:
-            if inst.pid and _runs_in(inst.pid, self.settings.sandbox_root):
-                with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-                    os.killpg(inst.pid, signal.SIGKILL)
-        if self.settings.executor == "local":  # anything else left in our sandboxes (no pid recorded yet)
-            from service.executors.process import reap_orphans
+                self.state.register(view, row.description)
 
-            with contextlib.suppress(OSError):
-                reap_orphans(str(self.settings.sandbox_root))
-        for inst in lost:  # their processes are dead now: the sandboxes go, unless ReserveOnFail
-            tasks = (self.specs.get(inst.job_id) or {}).get("DAG", {}).get("Tasks", {})
-            key = InstanceKey(inst.job_id, inst.task_name, inst.instance_id, max(inst.attempt - 1, 0))
-            spec = tasks.get(inst.task_name) or {}
-            kept = remove_lost(self.settings.sandbox_root, key, inst.sandbox_path or "", spec)
-            repo.set_instance(
-                conn, inst.job_id, inst.task_name, inst.instance_id,
-                error_code="NodeLost", error_message="bcsd restarted while the instance ran", pid=None,
-                sandbox_path=kept,
-            )  # fmt: skip
-            view = self.views.get(inst.job_id)
-            if view is None:
-                continue
-            ev = core.InstanceExited(
-                inst.task_name, inst.instance_id, max(inst.attempt - 1, 0), False, "NodeLost"
-            )
-            self._apply(conn, view, core.step(view, ev, time.time()))
-            if view.state not in ("Waiting", "Running"):
-                self.views.pop(view.id, None)
+        def reap_unrecorded() -> None:  # anything else left in our sandboxes (no pid recorded yet)
+            if self.settings.executor == "local":
+                from service.executors.process import reap_orphans
+
+                with contextlib.suppress(OSError):
+                    reap_orphans(str(self.settings.sandbox_root))
+
+        recover_lost(
+            conn, lost, self.state.views, self.state.specs, self.settings.sandbox_root,
+            "bcsd restarted while the instance ran", self._apply, before_cleanup=reap_unrecorded,
+        )  # fmt: skip
         if lost:
             log.info("recovered %d instance(s) that were running before the restart", len(lost))
 
 
-def _runs_in(pid: int, root: Any) -> bool:
-    """True when process ``pid`` works inside ``root``: a recorded pid is only killed when it is
-    still one of our instances (never a recycled pid of an unrelated program)."""
-    try:
-        cwd = os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return False
-    base = os.path.realpath(str(root)) + os.sep
-    return (cwd + os.sep).startswith(base)
+class LostSlot(RuntimeError):
+    """A VM handed out by ``free_vms`` under our lock could not be occupied: never expected;
+    the turn is rolled back rather than run two attempts on one slot."""

@@ -28,25 +28,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
-import signal
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
 from service.executors.base import InstanceKey
-from service.executors.sandbox import remove_lost
 from service.scheduler import core
+from service.scheduler.recovery import Apply, recover_lost
+from service.scheduler.runstate import RunState
 from service.scheduler.views import load_view
 from service.store import leases, repo
 from service.store.database_url import is_sqlite
-
-if TYPE_CHECKING:
-    from service.scheduler.loop import Scheduler
 
 log = logging.getLogger("bcsd.ownership")
 
@@ -70,19 +66,34 @@ def stable_node_id(data_dir: Path) -> str:
 
 
 class Ownership:
-    """The scheduler's lease keeper. ``enabled`` only on a shared (non-SQLite) database."""
+    """The scheduler's lease keeper. ``enabled`` only on a shared (non-SQLite) database.
+
+    It changes the run-state only through ``RunState`` methods and returns what the loop must
+    carry out after the commit (``cancels``); it never imports the loop: the loop hands it
+    ``apply`` (write a view's instructions) and ``wake`` (schedule a full pass)."""
 
     def __init__(
-        self, engine: Engine, sched: Scheduler, data_dir: Path, ttl_s: float = DEFAULT_TTL_S
+        self,
+        engine: Engine,
+        state: RunState,
+        node_id: str,
+        data_dir: Path,
+        sandbox_root: Path,
+        apply: Apply,
+        wake: Callable[[], None],
+        ttl_s: float = DEFAULT_TTL_S,
     ) -> None:
         self.engine = engine
-        self.sched = sched
+        self.state = state
+        self.apply = apply
+        self.wake = wake
+        self.sandbox_root = sandbox_root
         self.enabled = not is_sqlite(engine.url.drivername)
         self.ttl_s = ttl_s
         self.poll_s = min(0.25, ttl_s / 4)
-        self.node_id = stable_node_id(data_dir) if self.enabled else sched.node_id
-        self.known: dict[str, int] = {}  # job id -> lease version our view reflects
+        self.node_id = stable_node_id(data_dir) if self.enabled else node_id
         self.cancels: list[InstanceKey] = []  # attempts to cancel after the commit
+        self.executor_cancel: Callable[[InstanceKey], object] | None = None  # async, set by the loop
         self._task: asyncio.Task[None] | None = None
         if self.enabled:
             leases.create_table(engine)
@@ -91,35 +102,30 @@ class Ownership:
 
     def view(self, conn: Connection, job_id: str) -> core.JobView | None:
         """The view to schedule ``job_id`` with, or None when this node does not own it."""
-        cached = self.sched.views.get(job_id)
+        cached = self.state.views.get(job_id)
         if not self.enabled:
             return cached
         lease = leases.lock(conn, job_id)
         if lease is None or lease.node != self.node_id:
             self._let_go(job_id)
             return None
-        if cached is not None and self.known.get(job_id) == lease.version:
+        if cached is not None and self.state.versions.get(job_id) == lease.version:
             return cached
         return self._reload(conn, job_id, lease.version)
 
-    def view_for_action(self, conn: Connection, job_id: str) -> core.JobView | None:
-        """The view an API action applies to: ours when we own it and it is fresh, otherwise
-        a fresh one from the store (the job's lease row stays locked until the commit)."""
-        cached = self.sched.views.get(job_id)
+    def owns(self, conn: Connection, job_id: str) -> bool:
+        """Whether this node schedules ``job_id`` (always on SQLite)."""
         if not self.enabled:
-            return cached or load_view(conn, job_id)
+            return True
         lease = leases.lock(conn, job_id)
-        if lease is not None and lease.node == self.node_id:
-            if cached is not None and self.known.get(job_id) == lease.version:
-                return cached
-            return self._reload(conn, job_id, lease.version) or load_view(conn, job_id)
-        return load_view(conn, job_id)
+        return lease is not None and lease.node == self.node_id
 
-    def after_apply(self, conn: Connection, view: core.JobView) -> None:
+    def after_apply(self, conn: Connection, view: core.JobView) -> int | None:
         """Record a change to the job: bump its version, release it when it ended, claim it
-        when it is active and free (a start accepted here), free its idle VM slots."""
+        when it is active and free (a start accepted here), free its idle VM slots. Returns the
+        lease version our view now reflects (None when another node owns the job)."""
         if not self.enabled:
-            return
+            return None
         now = time.time()
         lease = leases.lock(conn, view.id)
         active = view.state in ACTIVE
@@ -136,11 +142,8 @@ class Ownership:
             version = lease.version + 1
             expires = now + self.ttl_s if node == self.node_id else lease.expires
             leases.write(conn, view.id, node=node, expires=expires, version=version)
-        if node == self.node_id:
-            self.known[view.id] = version
-        else:
-            self.known.pop(view.id, None)
         leases.free_idle_vms(conn, view.id)
+        return version if node == self.node_id else None
 
     def recover(self, conn: Connection) -> None:
         """Start-up: take back our own leases (a previous run of this node) and any expired
@@ -172,35 +175,47 @@ class Ownership:
             try:
                 self.tick()
                 await self.flush_cancels()
-                self.sched.wake()  # VMs added or freed by other nodes show up here
+                self.wake()  # VMs added or freed by other nodes show up here
             except Exception:  # a database hiccup must not end the poll; the next tick retries
                 log.warning("lease poll failed; retrying", exc_info=log.isEnabledFor(logging.DEBUG))
 
     def tick(self) -> None:
-        """Renew our leases, drop jobs we lost, reload jobs others changed, claim orphans."""
-        with self.engine.begin() as conn:
-            now = time.time()
-            leases.renew(conn, self.node_id, now + self.ttl_s)
-            mine = leases.owned(conn, self.node_id)
-            for job_id in [j for j in self.sched.views if j not in mine]:
-                self._let_go(job_id)
-            for job_id, version in mine.items():
-                if self.known.get(job_id) != version or job_id not in self.sched.views:
-                    lease = leases.lock(conn, job_id)
-                    if lease is not None and lease.node == self.node_id:
-                        self._reload(conn, job_id, lease.version)
-            for job_id in leases.claim_orphans(conn, self.node_id, now, now + self.ttl_s, limit=100):
+        """Renew our leases, drop jobs we lost, reload jobs others changed, claim orphans.
+        A tick that does not commit leaves the jobs it touched to be reloaded (``stale``)."""
+        self.state.begin()
+        try:
+            with self.engine.begin() as conn:
+                self._tick(conn)
+        except BaseException:
+            self.state.mark_stale(self.state.end())
+            raise
+        self.state.end()
+
+    def _tick(self, conn: Connection) -> None:
+        now = time.time()
+        leases.renew(conn, self.node_id, now + self.ttl_s)
+        mine = leases.owned(conn, self.node_id)
+        for job_id in [j for j in self.state.views if j not in mine]:
+            self._let_go(job_id)
+        for job_id, version in mine.items():
+            if self.state.versions.get(job_id) != version or job_id not in self.state.views:
+                if job_id in self.state.stale:
+                    continue  # the loop reloads it at its next turn
                 lease = leases.lock(conn, job_id)
-                if lease is not None:
-                    log.info("took over job %s from a node that stopped renewing its lease", job_id)
-                    self._take_over(conn, job_id, lease.version, "the bcsd node running it was lost")
+                if lease is not None and lease.node == self.node_id:
+                    self._reload(conn, job_id, lease.version)
+        for job_id in leases.claim_orphans(conn, self.node_id, now, now + self.ttl_s, limit=100):
+            lease = leases.lock(conn, job_id)
+            if lease is not None:
+                log.info("took over job %s from a node that stopped renewing its lease", job_id)
+                self._take_over(conn, job_id, lease.version, "the bcsd node running it was lost")
 
     async def flush_cancels(self) -> None:
         cancels, self.cancels = self.cancels, []
         for key in cancels:
-            if self.sched.executor is not None:
+            if self.executor_cancel is not None:
                 with contextlib.suppress(Exception):
-                    await self.sched.executor.cancel(key)
+                    await self.executor_cancel(key)  # type: ignore[misc]
 
     # ------------------------------------------------------------ internals
 
@@ -213,26 +228,20 @@ class Ownership:
             if row is not None:  # ended while we held it: release it for a later start anywhere
                 leases.write(conn, job_id, node="", expires=0.0, version=version + 1)
             return None
-        self.sched.register(view, row.description)
-        self.known[job_id] = version
-        states = {(t.name, i.idx): i for t in view.tasks.values() for i in t.instances}
-        for (j, task, idx), (attempt, _vm) in list(self.sched.running.items()):
-            inst = states.get((task, idx))
-            if j == job_id and (inst is None or inst.state != "Running" or inst.attempt - 1 != attempt):
-                self.sched.running.pop((j, task, idx), None)
-                self.cancels.append(InstanceKey(j, task, idx, attempt))
+        self.state.register(view, row.description, version)
+        running = {
+            (t.name, i.idx): i.attempt - 1
+            for t in view.tasks.values()
+            for i in t.instances
+            if i.state == "Running"
+        }
+        self.cancels.extend(self.state.drop_stale_slots(job_id, running))
         return view
 
     def _let_go(self, job_id: str) -> None:
         """Forget a job we no longer own; its attempts here are cancelled (their slots are
         freed by whoever changed the job)."""
-        self.sched.views.pop(job_id, None)
-        self.sched.specs.pop(job_id, None)
-        self.known.pop(job_id, None)
-        for (j, task, idx), (attempt, _vm) in list(self.sched.running.items()):
-            if j == job_id:
-                self.sched.running.pop((j, task, idx), None)
-                self.cancels.append(InstanceKey(j, task, idx, attempt))
+        self.cancels.extend(self.state.forget(job_id))
 
     def _take_over(self, conn: Connection, job_id: str, version: int, why: str) -> None:
         """Own a job whose previous owner is gone: its Running instances are lost attempts."""
@@ -240,29 +249,10 @@ class Ownership:
         view = load_view(conn, job_id) if row is not None else None
         if row is None or view is None:
             return
-        self.sched.register(view, row.description)
-        self.known[job_id] = version
-        here = socket.gethostname()
-        tasks = (row.description or {}).get("DAG", {}).get("Tasks", {})
-        for inst in repo.job_instances(conn, job_id):
-            if inst.state != "Running":
-                continue
-            if inst.pid and inst.node == here:  # an orphan of a local executor on this host
-                with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-                    os.killpg(inst.pid, signal.SIGKILL)
-            attempt = max(inst.attempt - 1, 0)
-            # its sandbox goes too (unless ReserveOnFail); a recorded one only when on this host
-            recorded = (inst.sandbox_path or "") if inst.node == here else ""
-            key = InstanceKey(job_id, inst.task_name, inst.instance_id, attempt)
-            spec = tasks.get(inst.task_name) or {}
-            kept = remove_lost(self.sched.settings.sandbox_root, key, recorded, spec)
-            repo.set_instance(
-                conn, job_id, inst.task_name, inst.instance_id,
-                error_code="NodeLost", error_message=why, pid=None, sandbox_path=kept,
-            )  # fmt: skip
-            ev = core.InstanceExited(inst.task_name, inst.instance_id, attempt, False, "NodeLost")
-            self.sched._apply(conn, view, core.step(view, ev, time.time()))
+        self.state.register(view, row.description, version)
+        recover_lost(
+            conn, repo.job_instances(conn, job_id), {job_id: view}, {job_id: row.description},
+            self.sandbox_root, why, self.apply,
+        )  # fmt: skip
         leases.free_idle_vms(conn, job_id)
-        if view.state not in ACTIVE:
-            self.sched.forget(job_id)
-            self.known.pop(job_id, None)
+        self.state.settle(view)

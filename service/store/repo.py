@@ -145,8 +145,9 @@ def job_metrics(conn: Connection, job_ids: Sequence[str]) -> dict[str, tuple[dic
     return out
 
 
-def set_job(conn: Connection, job_id: str, **values: Any) -> None:
-    conn.execute(_SET_JOB, {"w_job": job_id, **values})
+def set_job(conn: Connection, job_id: str, **values: Any) -> int:
+    """Returns the rows written (1, or 0 when the job is gone): callers that must hit it check."""
+    return conn.execute(_SET_JOB, {"w_job": job_id, **values}).rowcount
 
 
 WAITING_NOTE = "waiting: "
@@ -199,8 +200,9 @@ def task_instance_metrics(conn: Connection, job_id: str) -> dict[str, dict[str, 
     return out
 
 
-def set_task(conn: Connection, job_id: str, name: str, **values: Any) -> None:
-    conn.execute(_SET_TASK, {"w_job": job_id, "w_task": name, **values})
+def set_task(conn: Connection, job_id: str, name: str, **values: Any) -> int:
+    """Returns the rows written (see ``set_job``)."""
+    return conn.execute(_SET_TASK, {"w_job": job_id, "w_task": name, **values}).rowcount
 
 
 def task_instances(
@@ -221,8 +223,9 @@ def job_instances(conn: Connection, job_id: str) -> list[Row]:
     return list(conn.execute(select(instances).where(instances.c.job_id == job_id)))
 
 
-def set_instance(conn: Connection, job_id: str, task: str, idx: int, **values: Any) -> None:
-    conn.execute(_SET_INSTANCE, {"w_job": job_id, "w_task": task, "w_idx": idx, **values})
+def set_instance(conn: Connection, job_id: str, task: str, idx: int, **values: Any) -> int:
+    """Returns the rows written (see ``set_job``)."""
+    return conn.execute(_SET_INSTANCE, {"w_job": job_id, "w_task": task, "w_idx": idx, **values}).rowcount
 
 
 def running_instances(conn: Connection) -> list[Row]:
@@ -380,8 +383,39 @@ def free_vms(conn: Connection, cluster_id: str, limit: int) -> list[str]:
     return [r.id for r in conn.execute(_FREE_VMS, {"w_cluster": cluster_id, "w_limit": limit})]
 
 
-def occupy_vm(conn: Connection, vm_id: str, job_id: str, task: str, idx: int) -> None:
-    conn.execute(_SET_VM, {"w_vm": vm_id, "busy_job": job_id, "busy_task": task, "busy_instance": idx})
+_OCCUPY_VM = update(vms).where(and_(vms.c.id == bindparam("w_vm"), vms.c.busy_job == ""))
+
+
+def occupy_vm(conn: Connection, vm_id: str, job_id: str, task: str, idx: int) -> bool:
+    """Take a free slot; False when it is gone or busy (then nothing was written)."""
+    values = {"w_vm": vm_id, "busy_job": job_id, "busy_task": task, "busy_instance": idx}
+    return conn.execute(_OCCUPY_VM, values).rowcount == 1
+
+
+_JOB_SLOTS = (
+    select(vms.c.id, vms.c.cluster_id, instances.c.task_name, instances.c.instance_id, instances.c.attempt)
+    .join(
+        instances,
+        and_(
+            instances.c.job_id == vms.c.busy_job,
+            instances.c.task_name == vms.c.busy_task,
+            instances.c.instance_id == vms.c.busy_instance,
+        ),
+    )
+    .where(
+        and_(
+            vms.c.busy_job == bindparam("w_job"),
+            instances.c.state == "Running",
+            instances.c.owner_node == bindparam("w_node"),
+        )
+    )
+)
+
+
+def job_slots(conn: Connection, job_id: str, node: str) -> list[Row]:
+    """The VM slots ``node``'s Running attempts of the job hold, as committed: (id, cluster_id,
+    task_name, instance_id, attempt). What a dropped view's slots are rebuilt from."""
+    return list(conn.execute(_JOB_SLOTS, {"w_job": job_id, "w_node": node}))
 
 
 def free_vm(conn: Connection, vm_id: str) -> None:
