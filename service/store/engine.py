@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
-from service.store import repo
+from service.store import faults, repo
 from service.store.database_url import DatabaseUnavailable, driver_url, masked
 from service.store.schema import metadata, nonces_by_expiry
 
@@ -37,4 +37,5 @@ def open_engine(url: str) -> Engine:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
         raise DatabaseUnavailable(f"cannot open the database {masked(url)}: {reason}") from None
+    faults.install_from_env(engine)  # test-only; nothing is installed unless BCSD_FAULT_COMMIT is set
     return engine
