@@ -221,7 +221,7 @@ class Scheduler:
             self._signal.clear()
             batch, self._inbox = self._inbox, []
             try:
-                done, launches, exits = self._turn(batch)
+                done, launches, exits = self.turn(batch)
             except Exception:  # keep scheduling whatever one bad turn did; the trace goes to the log
                 log.exception("scheduler turn failed; its events go back to the inbox")
                 self._inbox[:0] = batch
@@ -236,9 +236,11 @@ class Scheduler:
                 await self._cancel(key)
             await self._launch(launches)
 
-    def _turn(self, batch: list[ExecutorEvent]) -> tuple[Applied, list[InstanceLaunch], list[InstanceExited]]:
+    def turn(self, batch: list[ExecutorEvent]) -> tuple[Applied, list[InstanceLaunch], list[InstanceExited]]:
         """One transaction: reload the jobs a failed turn dropped, the batch of executor events,
-        then placement. Memory is dropped for what it touched when it does not commit."""
+        then placement. Returns what to carry out after the commit (cancels, notifications),
+        the launches and the exits handled; raises when the transaction does not commit, with
+        the jobs it touched dropped from memory (the loop then puts ``batch`` back)."""
         done = Applied()
         noted: list[tuple[str, bool]] = []
         with self.transaction() as conn:
