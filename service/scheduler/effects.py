@@ -39,6 +39,16 @@ class Applied:
         self.notified = self.notified or other.notified
 
 
+def free_slot(
+    state: RunState, conn: Connection, key: tuple[str, str, int], attempt: int | None = None
+) -> None:
+    """Give back the VM slot ``key``'s attempt holds (any attempt when None): the one place a
+    slot is freed, in memory (waking its cluster's waiters) and in the caller's transaction."""
+    slot = state.free_slot(key, attempt)
+    if slot is not None:
+        repo.free_vm(conn, slot.vm_id)
+
+
 def _one(count: int, what: str) -> None:
     if count != 1:
         raise LostWrite(f"{what}: {count} rows written, 1 expected")
@@ -101,9 +111,7 @@ def apply_instructions(
                 _one(written, f"instance {view.id}.{task}.{idx}")
                 history.append(_hist(view.id, "Instance", task, idx, start, to, cause, at))
             case core.CancelInstance(task=task, idx=idx, attempt=attempt):
-                slot = state.free_slot((view.id, task, idx))
-                if slot is not None:
-                    repo.free_vm(conn, slot.vm_id)
+                free_slot(state, conn, (view.id, task, idx))
                 done.cancels.append(InstanceKey(view.id, task, idx, attempt))
             case core.ReleaseVMs(task=task):
                 known = state.drop_auto_cluster(view.id, task)

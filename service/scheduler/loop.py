@@ -39,7 +39,7 @@ from service.executors.base import (
     InstanceWaiting,
 )
 from service.scheduler import core
-from service.scheduler.effects import Applied, apply_instructions
+from service.scheduler.effects import Applied, apply_instructions, free_slot
 from service.scheduler.launch import build_launch
 from service.scheduler.ownership import Ownership
 from service.scheduler.recovery import recover_lost
@@ -299,9 +299,7 @@ class Scheduler:
             noted.append((k.job_id, True))
             return Applied()
         assert isinstance(event, InstanceExited)
-        slot = self.state.free_slot((k.job_id, k.task_name, k.instance_id), k.attempt)
-        if slot is not None:
-            repo.free_vm(conn, slot.vm_id)
+        free_slot(self.state, conn, (k.job_id, k.task_name, k.instance_id), k.attempt)
         results = {
             "exit_code": event.exit_code, "error_code": event.error_code,
             "error_message": event.error_message, "detail": event.detail,
