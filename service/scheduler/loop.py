@@ -39,13 +39,14 @@ from service.executors.base import (
     InstanceWaiting,
 )
 from service.scheduler import core
-from service.scheduler.effects import Applied, apply_instructions, free_slot
+from service.scheduler.effects import Applied, LostWrite, apply_instructions, free_slot
 from service.scheduler.launch import build_launch
 from service.scheduler.ownership import Ownership
 from service.scheduler.recovery import recover_lost
 from service.scheduler.runstate import ACTIVE, InvariantBroken, RunState
 from service.scheduler.views import load_view
 from service.store import repo
+from service.store.engine import STORE_ERRORS
 
 log = logging.getLogger("bcsd.scheduler")
 
@@ -222,11 +223,16 @@ class Scheduler:
             batch, self._inbox = self._inbox, []
             try:
                 done, launches, exits = self.turn(batch)
-            except Exception:  # keep scheduling whatever one bad turn did; the trace goes to the log
-                log.exception("scheduler turn failed; its events go back to the inbox")
+            except (*STORE_ERRORS, LostWrite, LostSlot):  # the store failed: the batch is retried
+                log.warning("scheduler turn not committed; its events go back to the inbox", exc_info=True)
                 self._inbox[:0] = batch
                 await asyncio.sleep(0.05)
                 self.wake()  # the turn was rolled back: what it selected must be looked at again
+                continue
+            except Exception:  # a bug: keep scheduling the rest; the trace goes to the log
+                log.exception("scheduler turn failed; its %d event(s) are dropped", len(batch))
+                await asyncio.sleep(0.05)
+                self.wake()
                 continue
             for event in exits:
                 if self.on_exit:

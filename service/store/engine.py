@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import psycopg
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.store import faults, repo
 from service.store.database_url import DatabaseUnavailable, driver_url, masked
 from service.store.schema import metadata, nonces_by_expiry
+
+#: what a transaction raises when the store failed rather than the caller (busy or full SQLite
+#: file, lost connection, PostgreSQL serialization failure or deadlock): worth trying again.
+#: Driver errors raised outside a statement (at commit) arrive unwrapped, hence all three.
+STORE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, sqlite3.Error, psycopg.Error)
 
 
 def open_engine(url: str) -> Engine:
