@@ -84,14 +84,13 @@ class RunState:
         if self._touched is not None:
             self._touched.add(job_id)
 
-    def mark_stale(self, job_ids: set[str]) -> list[InstanceKey]:
+    def mark_stale(self, job_ids: set[str]) -> None:
         """A transaction that changed these jobs did not commit: forget what memory holds of
-        them until :meth:`reloaded`. Returns nothing to cancel: the store still says which of
-        their attempts run, and the reload takes their slots back from it."""
+        them until :meth:`reloaded`. Nothing is cancelled: the store still says which of their
+        attempts run, and the reload takes their slots back from it."""
         for job_id in job_ids:
             self._drop(job_id)
             self.stale.add(job_id)
-        return []
 
     # ---------------------------------------------------------------- jobs
 
