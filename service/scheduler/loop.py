@@ -62,6 +62,7 @@ class Scheduler:
         self.engine = engine
         self.settings = settings
         self.state = RunState(limit=settings.running_limit)
+        self.sandbox_root = settings.sandbox_root  # built once: every write of a turn passes it
         self.validate = settings.validate
         self.executor: Executor | None = None
         self.on_notify: Any = None  # callable woken when the outbox has new rows
@@ -451,9 +452,7 @@ class Scheduler:
         ended (what the caller's transaction takes back if it does not commit)."""
         if spec is None:
             spec = self.state.specs.get(view.id) or {}
-        done = apply_instructions(
-            self.state, conn, view, spec, instructions, extra, self.settings.sandbox_root
-        )
+        done = apply_instructions(self.state, conn, view, spec, instructions, extra, self.sandbox_root)
         done.version = self.ownership.after_apply(conn, view)
         self.state.set_version(view.id, done.version)
         self.state.settle(view)
