@@ -20,9 +20,10 @@ Invariants (checked by :meth:`RunState.check` after every turn when ``validate``
    id until it is reloaded from the store.
 
 The memory of a job only changes through these methods, and each records the job as touched
-while a transaction is open (:meth:`begin`/:meth:`end`): when that transaction does not commit,
-the caller drops exactly the touched jobs (:meth:`mark_stale`) and reloads them from the store,
-so memory never keeps what the database rolled back.
+while a transaction is open (:meth:`begin`/:meth:`end`); ``core.step`` changes a view in place,
+so the caller :meth:`touch`-es the job before stepping it. When that transaction does not
+commit, the caller drops exactly the touched jobs (:meth:`mark_stale`) and reloads them from
+the store, so memory never keeps what the database rolled back.
 """
 
 from __future__ import annotations
