@@ -68,8 +68,8 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
         await scheduler.start(build_executor(settings, scheduler.sink))
         deliverer.start()
         log.info(
-            "bcsd ready on http://%s:%d (data dir %s, executor %s, isolation %s, limits %s)",
-            settings.host, settings.port, settings.data_dir, settings.executor,
+            "bcsd ready on %s://%s:%d (data dir %s, executor %s, isolation %s, limits %s)",
+            settings.scheme, settings.host, settings.port, settings.data_dir, settings.executor,
             mode, limits.in_force(settings.executor),
         )  # fmt: skip
         try:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from api import Quotas
+from service import tls
 from service.config import Settings
 
 
@@ -58,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the API, scheduler and executor")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8080)
+    s.add_argument(
+        "--tls-cert", default="", metavar="FILE",
+        help="PEM certificate (chain) to serve HTTPS with; needs --tls-key",
+    )  # fmt: skip
+    s.add_argument("--tls-key", default="", metavar="FILE", help="PEM private key of --tls-cert")
     s.add_argument("--data-dir", default="./bcsd-data")
     s.add_argument("--database-url", default="", help="SQLAlchemy URL; default sqlite:///DATA_DIR/bcsd.db")
     s.add_argument("--executor", choices=["local", "dask"], default="local")
@@ -138,6 +144,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         data_dir=Path(args.data_dir).resolve(),
         host=args.host,
         port=args.port,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
         database_url=args.database_url,
         executor=args.executor,
         dask_scheduler=args.dask_scheduler,
@@ -173,6 +181,9 @@ def serve(args: argparse.Namespace) -> int:
     from service.executors.isolation import IsolationUnavailable
 
     settings = _settings(args)
+    if problem := tls.check(settings.tls_cert, settings.tls_key):
+        print(f"bcsd serve: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -191,7 +202,11 @@ def serve(args: argparse.Namespace) -> int:
     except IsolationUnavailable as exc:
         print(f"bcsd serve: {exc}", file=sys.stderr)
         return 1
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False,
+        ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
     server.run(sockets=[listener])
     return 0
 

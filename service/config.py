@@ -43,6 +43,8 @@ class Settings:
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 8080
+    tls_cert: str = ""  # PEM files: HTTPS when both are set (``service.tls`` checks them first)
+    tls_key: str = ""
     database_url: str = ""  # "" -> sqlite:///DATA_DIR/bcsd.db
     executor: ExecutorKind = "local"
     dask_scheduler: str = ""
@@ -69,6 +71,10 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'bcsd.db'}"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
 
     @property
     def running_limit(self) -> int:
