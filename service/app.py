@@ -20,7 +20,7 @@ from service.executors.base import EventSink, Executor
 from service.metrics import Metrics
 from service.middleware import ApiGate
 from service.notifications import Deliverer
-from service.routes import clusters, jobs, misc, tasks
+from service.routes import clusters, jobs, misc, not_offered, tasks
 from service.runtime import Runtime
 from service.scheduler.loop import Scheduler
 from service.store import repo
@@ -82,7 +82,7 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.rt = rt
     http_errors.install(app)
-    for module in (misc, jobs, tasks, clusters):
+    for module in (misc, jobs, tasks, clusters, not_offered):
         app.include_router(module.router)
 
     def claim(nonce: str, expires: float, sweep_before: float | None) -> bool:
