@@ -1,4 +1,4 @@
-"""Quotas, available resources, health and metrics."""
+"""Quotas, available resources, health, metrics and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from service.config import INSTANCE_TYPES, SPOT_INSTANCE_TYPES
 from service.executors import limits
+from service.openapi import build_document
 from service.routes.common import rt
 
 router = APIRouter()
@@ -32,6 +33,12 @@ async def metrics(request: Request) -> Response:
     r = rt(request)
     r.metrics.running.set(len(r.scheduler.running))
     return Response(r.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+@router.get("/openapi.json")
+async def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (no auth, like /healthz): a client generator's input."""
+    return build_document(VERSION)
 
 
 @router.get("/quotas")
