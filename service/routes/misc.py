@@ -30,9 +30,7 @@ async def healthz(request: Request) -> dict[str, str]:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    r = rt(request)
-    r.metrics.running.set(len(r.scheduler.running))
-    return Response(r.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(rt(request).metrics.render(), media_type="text/plain; version=0.0.4")
 
 
 @router.get("/openapi.json")

@@ -60,6 +60,7 @@ class Scheduler:
         self.on_notify: Any = None  # callable woken when the outbox has new rows
         self.on_launch: Any = None  # metrics hooks
         self.on_exit: Any = None
+        self.on_turn: Any = None  # metrics hook: called with the seconds each turn took
         self._inbox: list[ExecutorEvent] = []
         self._waiting_noted: set[str] = set()  # jobs whose Message says why an instance waits
         self._signal = asyncio.Event()
@@ -177,6 +178,7 @@ class Scheduler:
         while True:
             await self._signal.wait()
             self._signal.clear()
+            turn_started = time.perf_counter()
             try:
                 # one transaction per turn: the batch of executor events, then placement
                 batch, self._inbox = self._inbox, []
@@ -193,6 +195,8 @@ class Scheduler:
                 log.exception("scheduler turn failed")
                 await asyncio.sleep(0.05)
                 self.wake()  # the turn was rolled back: what it selected must be looked at again
+            if self.on_turn:
+                self.on_turn(time.perf_counter() - turn_started)
 
     def _on_executor_event(self, conn: Connection, event: ExecutorEvent) -> list[Any]:
         k = event.key
