@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import os
 import socket
 import sys
@@ -86,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--notify-retries", type=int, default=5)
     s.add_argument("--notify-backoff", type=float, default=0.5)
     s.add_argument("--log-level", default="INFO")
+    s.add_argument(
+        "--log-format", choices=["text", "json"], default="text",
+        help="text lines, or one JSON object a line for log shippers",
+    )  # fmt: skip
     s.add_argument(
         "--lease-ttl", type=float, default=10.0,
         help="seconds before another bcsd node on the same PostgreSQL takes over a silent node's jobs",
@@ -163,6 +166,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         notify_retries=args.notify_retries,
         notify_backoff_s=args.notify_backoff,
         log_level=args.log_level,
+        log_format=args.log_format,
         lease_ttl_s=args.lease_ttl,
         isolation=args.isolation,
         isolation_run_as=args.isolation_user,
@@ -179,14 +183,13 @@ def serve(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.credentials import load_credentials
     from service.executors.isolation import IsolationUnavailable
+    from service.telemetry import log_format
 
     settings = _settings(args)
     if problem := tls.check(settings.tls_cert, settings.tls_key):
         print(f"bcsd serve: {problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    mask = log_format.configure(settings.log_level, settings.log_format)
     # Listen before anything starts, so a busy port is one clear line (not a "ready" line followed
     # by uvicorn's bind error) and "ready" is only logged once connections are really accepted.
     try:
@@ -197,13 +200,14 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     settings = dataclasses.replace(settings, port=listener.getsockname()[1])  # --port 0: the real one
     creds = load_credentials(settings.data_dir)
+    mask.add(creds.secret)
     try:
         app = create_app(settings, creds)
     except IsolationUnavailable as exc:
         print(f"bcsd serve: {exc}", file=sys.stderr)
         return 1
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False,
+        app, log_config=None, log_level=None, access_log=False,  # one format: telemetry.log_format
         ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
     )  # fmt: skip
     server = uvicorn.Server(config)

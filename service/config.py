@@ -13,6 +13,7 @@ from typing import Literal
 
 from api import Quotas
 from service.executors.isolation import Isolation, IsolationChoice
+from service.telemetry.log_format import LogFormat
 
 ExecutorKind = Literal["local", "dask"]
 
@@ -61,6 +62,7 @@ class Settings:
     notify_retries: int = 5
     notify_backoff_s: float = 0.5
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
     isolation: IsolationChoice = "auto"  # resolved at start: "auto" becomes bwrap or none
     isolation_run_as: tuple[int, int] = (65534, 65534)  # uid, gid of instances when bcsd is root
     isolation_network: bool = True

@@ -3,6 +3,7 @@ history extension."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -17,6 +18,7 @@ from service.scheduler import core
 from service.store import repo
 
 router = APIRouter()
+log = logging.getLogger("bcsd.jobs")
 JOB_STATES = ("Waiting", "Running", "Finished", "Failed", "Stopped")
 
 
@@ -40,6 +42,7 @@ async def create_job(request: Request) -> JSONResponse:
         post = r.scheduler.adopt_new(conn, view, spec) if view is not None else []
     if view is not None:
         r.metrics.jobs_created.inc()
+        log.info("job %s created (%d task(s))", job_id, len(view.tasks))
         await r.scheduler.after_commit(post, job_id)
     return JSONResponse({"Id": job_id}, status_code=201)
 
