@@ -10,9 +10,9 @@ from service.config import INSTANCE_TYPES, SPOT_INSTANCE_TYPES
 from service.executors import limits
 from service.openapi import build_document
 from service.routes.common import rt
+from service.version import version
 
 router = APIRouter()
-VERSION = "0.1.0"
 DISK_TYPES = ["cloud", "cloud_efficiency", "cloud_ssd", "ephemeral", "ephemeral_ssd"]
 
 
@@ -22,7 +22,7 @@ async def healthz(request: Request) -> dict[str, str]:
     settings = rt(request).settings
     return {
         "Status": "ok",
-        "Version": VERSION,
+        "Version": version(),
         "Isolation": settings.isolation,
         "Limits": limits.in_force(settings.executor),
     }
@@ -36,7 +36,7 @@ async def metrics(request: Request) -> Response:
 @router.get("/openapi.json")
 async def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document (no auth, like /healthz): a client generator's input."""
-    return build_document(VERSION)
+    return build_document(version())
 
 
 @router.get("/quotas")

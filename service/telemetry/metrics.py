@@ -9,7 +9,6 @@ store (jobs by state, VM slots, the outbox, leases) are read at scrape time by
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 
 from prometheus_client import (
     CollectorRegistry,
@@ -22,20 +21,14 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from service.version import version
+
 #: request latencies: a create is ~2-20 ms, a list of 100 jobs tens of ms
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 #: a scheduler turn: ~1-2 ms of placement, more with a batch of exits
 TURN_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 #: job creation to an instance's first start: ~10-30 ms idle, minutes behind a queue
 START_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
-
-
-def version() -> str:
-    """The installed distribution's version (the source tree's pyproject when not installed)."""
-    try:
-        return metadata.version("bcs-gitops")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 class Metrics:
