@@ -65,7 +65,7 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     observe_turns(scheduler, metrics.turns)
     metrics.registry.register(SchedulerFigures(scheduler))
     metrics.registry.register(
-        StoreFigures(engine, scheduler.node_id, scheduler.ownership.enabled, settings.notify_backoff_s)
+        StoreFigures(engine, scheduler.node_id, scheduler.ownership.enabled)
     )
     rt = Runtime(settings, engine, scheduler, deliverer, metrics)
 

@@ -66,7 +66,8 @@ def enqueue_job_events(conn: Connection, spec: dict[str, Any], view: Any, notes:
         if topic.get("UserData"):
             payload["UserData"] = topic["UserData"]
         rows.append(
-            {"endpoint": endpoint, "payload": payload, "attempts": 0, "next_at": now, "state": "pending"}
+            {"endpoint": endpoint, "payload": payload, "attempts": 0, "next_at": now, "queued_at": now,
+             "state": "pending"}
         )
     repo.enqueue(conn, rows)
     return True

@@ -27,8 +27,9 @@ TEXT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 #: uvicorn's loggers: no handlers of their own, so their lines take this format too
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 #: libraries whose INFO lines would print whole URLs (a webhook's user:password or ?token=):
-#: bcsd logs those deliveries itself, without the secrets (``notifications._where``)
-QUIET_LOGGERS = ("httpx", "httpcore")
+#: bcsd logs those deliveries itself, without the secrets (``notifications._where``); and
+#: alembic's per-start chatter (``store.migrate`` logs one line when it upgrades)
+QUIET_LOGGERS = ("httpx", "httpcore", "alembic")
 MASK = "***"
 
 

@@ -30,16 +30,14 @@ AUTO_CLUSTERS = "auto"
 
 class StoreFigures(Collector):
     """A Prometheus collector over the store. ``node_id``/``leases_enabled``: this node's lease
-    figures (PostgreSQL only); ``backoff_s``: the outbox retry schedule, to date a retried row."""
+    figures (PostgreSQL only)."""
 
     def __init__(
-        self, engine: Engine, node_id: str, leases_enabled: bool, backoff_s: float,
-        clock: Callable[[], float] = time.time,
-    ) -> None:  # fmt: skip
+        self, engine: Engine, node_id: str, leases_enabled: bool, clock: Callable[[], float] = time.time
+    ) -> None:
         self.engine = engine
         self.node_id = node_id
         self.leases_enabled = leases_enabled
-        self.backoff_s = backoff_s
         self.clock = clock
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -85,15 +83,8 @@ class StoreFigures(Collector):
     def _outbox(self, conn: Any) -> Iterator[GaugeMetricFamily]:
         pending = outbox.c.state == "pending"
         backlog = conn.execute(select(func.count()).where(pending)).scalar() or 0
-        oldest = conn.execute(
-            select(outbox.c.next_at, outbox.c.attempts).where(pending).order_by(outbox.c.id).limit(1)
-        ).first()
-        age = 0.0
-        if oldest is not None:
-            # rows keep no enqueue time: next_at minus the backoff already scheduled (exact before
-            # the first retry; afterwards a lower bound, short by the time attempts took)
-            queued = oldest.next_at - self.backoff_s * (2**oldest.attempts - 1)
-            age = max(0.0, self.clock() - queued)
+        oldest = conn.execute(select(func.min(outbox.c.queued_at)).where(pending)).scalar()
+        age = max(0.0, self.clock() - oldest) if oldest is not None else 0.0
         yield GaugeMetricFamily("bcsd_notification_outbox_pending", "Notifications not yet delivered",
                                 value=backlog)  # fmt: skip
         yield GaugeMetricFamily(

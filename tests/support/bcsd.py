@@ -143,15 +143,17 @@ def start_bcsd(
     *,
     generate_credentials: bool = False,
     trust: ssl.SSLContext | bool = True,
+    data_dir: Path | None = None,
     **options: object,
 ) -> BcsdProcess:
     """Start ``bcsd serve`` with a fresh data dir under ``tmp_path``. ``options`` become CLI flags
     (``max_running=4`` -> ``--max-running 4``). With ``generate_credentials`` the key pair is not
     passed in the environment: bcsd generates ``credentials.json`` and the fields are read back.
-    With ``tls_cert=``/``tls_key=`` it serves HTTPS; ``trust`` is the context its probe verifies with."""
+    With ``tls_cert=``/``tls_key=`` it serves HTTPS; ``trust`` is the context its probe verifies with.
+    ``data_dir``: an existing data dir to serve (an upgrade test's store) instead of a fresh one."""
     port = free_port()
     scheme = "https" if options.get("tls_cert") else "http"
-    data_dir = Path(tmp_path) / f"bcsd-{port}"
+    data_dir = data_dir or Path(tmp_path) / f"bcsd-{port}"
     data_dir.mkdir(parents=True, exist_ok=True)
     proc = BcsdProcess(
         url=f"{scheme}://127.0.0.1:{port}",
