@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from api import Quotas
-from service import tls
+from service import extras, tls
 from service.config import Settings
 from service.serve_options import add_options, json_object
 from service.version import version
@@ -101,7 +101,7 @@ def serve(args: argparse.Namespace) -> int:
     from service.telemetry import log_format
 
     settings = _settings(args)
-    if problem := tls.check(settings.tls_cert, settings.tls_key):
+    if problem := tls.check(settings.tls_cert, settings.tls_key) or extras.missing(settings):
         print(f"bcsd serve: {problem}", file=sys.stderr)
         return 2
     mask = log_format.configure(settings.log_level, settings.log_format)

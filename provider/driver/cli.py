@@ -21,6 +21,8 @@ from pathlib import Path
 EXIT_FAILED = 1
 EXIT_DESTRUCTIVE = 2
 EXIT_LOCKED = 4
+#: what the [provider] extra installs (import names)
+PROVIDER_MODULES = frozenset({"pulumi", "grpc", "deepdiff", "yaml", "google"})
 
 
 def _version() -> str:
@@ -72,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # the one place errors become messages
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in PROVIDER_MODULES:
+            # `pip install bcs-gitops` alone brings bcsd, not the provider
+            print(f"error: bcs-deploy needs the provider extra (no module {exc.name!r}): "
+                  "pip install 'bcs-gitops[provider]'", file=sys.stderr)  # fmt: skip
+            return EXIT_FAILED
         from provider.driver.locks import StateLocked
 
         if os.environ.get("BCS_DEBUG"):
