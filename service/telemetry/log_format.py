@@ -5,8 +5,8 @@ uvicorn is started with ``log_config=None`` and ``access_log=False``: its logger
 the root handler configured here, and the access line is bcsd's own (``bcsd.access``, written by
 ``telemetry.requests``), which knows the route template and the request id.
 
-Secrets: nothing logs a request body or header; as a second guard every line passes through
-``SecretMask``, which replaces the service's own access key secret wherever it would appear.
+Secrets: nothing logs a request body or header; as a second guard every rendered line passes
+through ``SecretMask``, which replaces the service's own access key secret wherever it appears.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterable
 from typing import Literal
 
 LogFormat = Literal["text", "json"]
@@ -41,44 +40,38 @@ class RequestContext(logging.Filter):
         return True
 
 
-class SecretMask(logging.Filter):
-    """Replaces known secret values in the rendered message (and exception text) of a record."""
+class SecretMask:
+    """Replaces known secret values in a rendered line (the formatters apply it last)."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
+    def __init__(self) -> None:
         self.secrets: list[str] = []
-        for secret in secrets:
-            self.add(secret)
 
     def add(self, secret: str) -> None:
         if len(secret) >= 8:  # never mask short, common strings
             self.secrets.append(secret)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        masked = message
+    def __call__(self, text: str) -> str:
         for secret in self.secrets:
-            masked = masked.replace(secret, MASK)
-        if masked != message:
-            record.msg, record.args = masked, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            for secret in self.secrets:
-                record.exc_text = record.exc_text.replace(secret, MASK)
-        return True
+            text = text.replace(secret, MASK)
+        return text
 
 
 class UtcFormatter(logging.Formatter):
-    """ISO 8601 UTC timestamps with milliseconds: sortable, and the same on every node."""
+    """ISO 8601 UTC timestamps with milliseconds (sortable, the same on every node); the line
+    passes through ``mask`` once rendered."""
 
     converter = time.gmtime
+
+    def __init__(self, fmt: str | None = None, mask: SecretMask | None = None) -> None:
+        super().__init__(fmt)
+        self.mask = mask or SecretMask()
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
         return f"{stamp}.{int(record.msecs):03d}Z"
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.mask(super().format(record))
 
 
 class JsonFormatter(UtcFormatter):
@@ -90,23 +83,22 @@ class JsonFormatter(UtcFormatter):
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
-            "message": record.getMessage(),
+            "message": self.mask(record.getMessage()),
         }
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            entry["exception"] = record.exc_text
+            entry["exception"] = self.mask(record.exc_text)
         return json.dumps(entry, ensure_ascii=False)
 
 
 def configure(level: str, fmt: LogFormat) -> SecretMask:
     """Route every logger (bcsd's, uvicorn's, libraries') to one stderr handler in ``fmt``.
     Returns the handler's mask: add secrets to it as they become known."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else UtcFormatter(TEXT))
-    handler.addFilter(RequestContext())
     mask = SecretMask()
-    handler.addFilter(mask)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(mask=mask) if fmt == "json" else UtcFormatter(TEXT, mask))
+    handler.addFilter(RequestContext())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -4,8 +4,10 @@ an access line per request, the request id on every line of a request, and never
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +17,7 @@ import httpx
 import pytest
 
 from api.signing import sign_headers
+from service.telemetry.log_format import TEXT, JsonFormatter, SecretMask, UtcFormatter
 from tests.service.jobspec import job, task
 from tests.support.bcsd import BcsdProcess, start_bcsd
 from tests.support.client import SignedClient
@@ -120,3 +123,21 @@ def test_no_secret_ever_reaches_the_log(tmp_path: Path, webhook: int) -> None:
     assert '"POST /jobs" 201' in log and '"POST /jobs" 400' in log
     for secret in (oss_secret, bcsd.secret, signature, hook_password, hook_token, "WrongSecret-0123456789"):
         assert secret not in log, f"a secret reached the log: {secret[:6]}…"
+
+
+def test_the_mask_is_the_last_step_of_both_formats() -> None:
+    """The second guard: were the service secret ever in a line or a trace, it is masked."""
+    secret = "ServiceSecret-0123456789"
+    mask = SecretMask()
+    mask.add(secret)
+    mask.add("short")  # too short to mask safely: ignored
+    try:
+        raise ValueError(f"boom {secret}")
+    except ValueError:
+        trace = sys.exc_info()
+    record = logging.LogRecord("bcsd", logging.ERROR, __file__, 1, "key %s short", (secret,), trace)
+    record.request_id = "-"
+    for formatter in (UtcFormatter(TEXT, mask), JsonFormatter(mask=mask)):
+        record.exc_text = None
+        line = formatter.format(record)
+        assert secret not in line and "***" in line and "short" in line and "boom" in line
