@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
+from openapi_spec_validator import validate
 from schemathesis import checks
 
 from api.signing import sign_headers
@@ -51,6 +51,12 @@ def document(openapi_bcsd: BcsdProcess) -> dict[str, Any]:
 
 def _template(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    """What a client generator checks first: the document against the OpenAPI 3.1 meta-schema."""
+    assert document["openapi"] == "3.1.0"
+    validate(document)
 
 
 def test_every_route_is_one_documented_operation(document: dict[str, Any]) -> None:
@@ -172,7 +178,7 @@ def test_real_objects_answer_as_documented(
         assert response.status_code < 300, (method, path, response.text)
 
 
-def test_the_document_needs_no_signature_but_the_api_does(openapi_bcsd: BcsdProcess, tmp_path: Path) -> None:
+def test_the_document_needs_no_signature_but_the_api_does(openapi_bcsd: BcsdProcess) -> None:
     assert httpx.get(f"{openapi_bcsd.url}/openapi.json").status_code == 200
     unsigned = httpx.get(f"{openapi_bcsd.url}/jobs")
     assert unsigned.status_code == 400 and unsigned.json()["Code"] == "MissingAuthorization"
