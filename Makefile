@@ -8,12 +8,13 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exact versions from constraints.txt: a dependency's new release cannot change what CI runs.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip 'setuptools<70' wheel
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	# the official SDK, used by the compatibility tests (its sdist needs setuptools<70)
-	$(BIN)/pip install -q --no-build-isolation batchcompute==2.1.7
+	$(BIN)/pip install -q -c constraints.txt --no-build-isolation batchcompute==2.1.7
 	touch $(STAMP)
 
 up: venv

@@ -161,6 +161,8 @@ ERRORS: dict[str, ErrorSpec] = {
         "RequestBodyTooLarge", 413, "The request body is too large. Its size must be at most {max} bytes."
     ),
     "forbidden": ErrorSpec("Forbidden", 403, "User not authorized to operate on the specified resource."),
+    # CHOICE (reference §12 #50): what bcsd does not offer says so, rather than a bare NotFound
+    "not_offered": ErrorSpec("UnsupportedOperation", 400, "{what} are not offered by bcsd: {hint}."),
     # --- authentication (reference §9.6) ---
     "missing_authorization": ErrorSpec(
         "MissingAuthorization", 400, "Authorization is mandatory for this action."

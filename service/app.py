@@ -17,14 +17,17 @@ from service.config import Settings
 from service.credentials import Credentials
 from service.executors import isolation, limits
 from service.executors.base import EventSink, Executor
-from service.metrics import Metrics
 from service.middleware import ApiGate
 from service.notifications import Deliverer
-from service.routes import clusters, jobs, misc, tasks
+from service.routes import clusters, jobs, misc, not_offered, tasks
 from service.runtime import Runtime
 from service.scheduler.loop import Scheduler
 from service.store import repo
 from service.store.engine import open_engine
+from service.telemetry.metrics import Metrics
+from service.telemetry.requests import RequestTelemetry
+from service.telemetry.scheduler_figures import SchedulerFigures, observe_turns, start_latency_sink
+from service.telemetry.store_figures import StoreFigures
 
 log = logging.getLogger("bcsd")
 
@@ -59,17 +62,23 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     scheduler.on_notify = deliverer.wake
     scheduler.on_launch = lambda _launch: metrics.launches.inc()
     scheduler.on_exit = lambda ev: metrics.exits.labels("succeeded" if ev.succeeded else "failed").inc()
+    observe_turns(scheduler, metrics.turns)
+    metrics.registry.register(SchedulerFigures(scheduler))
+    metrics.registry.register(
+        StoreFigures(engine, scheduler.node_id, scheduler.ownership.enabled)
+    )
     rt = Runtime(settings, engine, scheduler, deliverer, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if isolation_warning:
             log.warning("%s", isolation_warning)
-        await scheduler.start(build_executor(settings, scheduler.sink))
+        sink = start_latency_sink(scheduler.sink, engine, metrics.start_latency)
+        await scheduler.start(build_executor(settings, sink))
         deliverer.start()
         log.info(
-            "bcsd ready on http://%s:%d (data dir %s, executor %s, isolation %s, limits %s)",
-            settings.host, settings.port, settings.data_dir, settings.executor,
+            "bcsd ready on %s://%s:%d (data dir %s, executor %s, isolation %s, limits %s)",
+            settings.scheme, settings.host, settings.port, settings.data_dir, settings.executor,
             mode, limits.in_force(settings.executor),
         )  # fmt: skip
         try:
@@ -82,7 +91,8 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.rt = rt
     http_errors.install(app)
-    for module in (misc, jobs, tasks, clusters):
+    modules = (misc, jobs, tasks, clusters, not_offered)
+    for module in modules:
         app.include_router(module.router)
 
     def claim(nonce: str, expires: float, sweep_before: float | None) -> bool:
@@ -93,6 +103,9 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
 
     nonces = NonceRegistry(settings.clock_skew_s, claim)
     app.add_middleware(
-        ApiGate, creds=creds, nonces=nonces, skew_s=settings.clock_skew_s, max_body=settings.max_body_bytes
-    )
+        ApiGate, creds=creds, nonces=nonces, skew_s=settings.clock_skew_s, max_body=settings.max_body_bytes,
+        on_auth_failure=lambda err: metrics.auth_failures.labels(err.code).inc(),
+    )  # fmt: skip
+    routes = [route for module in modules for route in module.router.routes]  # the flat list to match
+    app.add_middleware(RequestTelemetry, metrics=metrics, routes=routes)  # outermost
     return app

@@ -23,7 +23,7 @@ from api.signing import candidate_resources, header, request_date, verify
 from service.credentials import Credentials
 
 #: paths answered without a signature
-PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz", "/metrics"})
+PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz", "/metrics", "/openapi.json"})
 
 
 #: the nonces table's column width; a longer nonce would not fit (PostgreSQL refuses it)

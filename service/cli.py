@@ -10,123 +10,42 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import logging
 import os
 import socket
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from api import Quotas
+from service import extras, tls
 from service.config import Settings
+from service.serve_options import add_options, json_object
+from service.version import version
 
 
-def json_object(text: str) -> dict[str, Any]:
-    """An argparse type: a JSON object of option strings (a bad value is a usage error, not a trace)."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError('must be a JSON object, e.g. {"protocol": "s3"}')
-    return value
-
-
-def run_as(text: str) -> tuple[int, int]:
-    """An argparse type: a user name or ``UID[:GID]`` -> (uid, gid)."""
-    import pwd
-
-    name, _, group = text.partition(":")
-    try:
-        if name.isdigit():
-            uid = int(name)
-            gid = int(group) if group.isdigit() else uid
-        else:
-            entry = pwd.getpwnam(name)
-            uid, gid = entry.pw_uid, int(group) if group.isdigit() else entry.pw_gid
-    except KeyError:
-        raise argparse.ArgumentTypeError(f"no such user {name!r}") from None
-    if uid == 0:
-        raise argparse.ArgumentTypeError("instances may not run as root")
-    return uid, gid
-
-
-def _parser() -> argparse.ArgumentParser:
+def _parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bcsd", description="Self-hosted BatchCompute-compatible service")
+    p.add_argument("--version", action="version", version=f"bcsd {version()}")
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="run the API, scheduler and executor")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8080)
-    s.add_argument("--data-dir", default="./bcsd-data")
-    s.add_argument("--database-url", default="", help="SQLAlchemy URL; default sqlite:///DATA_DIR/bcsd.db")
-    s.add_argument("--executor", choices=["local", "dask"], default="local")
-    s.add_argument("--dask-scheduler", default="", help="tcp://HOST:PORT of the Dask scheduler")
-    s.add_argument(
-        "--dask-unschedulable-timeout", type=float, default=300.0,
-        help="seconds an instance may wait for a Dask worker offering its resources before it fails",
+    s = sub.add_parser(
+        "serve", help="run the API, scheduler and executor",
+        description="Every option can also be set by its BCSD_* environment variable; a flag wins.",
     )  # fmt: skip
-    s.add_argument(
-        "--object-store", type=json_object, default={},
-        help='JSON fsspec options, e.g. {"protocol": "s3", ...}',
-    )  # fmt: skip
-    s.add_argument("--max-running", type=int, default=0, help="instances running at once (0 = 8 x CPUs)")
-    s.add_argument("--auto-cluster-max-vms", type=int, default=64)
-    s.add_argument("--max-job-count", type=int, default=Quotas().max_job_count)
-    s.add_argument("--max-job-task-count", type=int, default=Quotas().max_job_task_count)
-    s.add_argument("--max-task-instance-count", type=int, default=Quotas().max_task_instance_count)
-    s.add_argument("--max-instance-timeout", type=int, default=Quotas().max_instance_timeout)
-    s.add_argument("--max-body-bytes", type=int, default=256 * 1024)
-    s.add_argument("--notify-retries", type=int, default=5)
-    s.add_argument("--notify-backoff", type=float, default=0.5)
-    s.add_argument("--log-level", default="INFO")
-    s.add_argument(
-        "--lease-ttl", type=float, default=10.0,
-        help="seconds before another bcsd node on the same PostgreSQL takes over a silent node's jobs",
-    )  # fmt: skip
-    s.add_argument(
-        "--isolation", choices=["auto", "bwrap", "none"], default=os.environ.get("BCSD_ISOLATION", "auto"),
-        help="how instances are confined: bwrap sandbox, or none (unconfined); auto = bwrap when it "
-        "works here, else none with a warning (env BCSD_ISOLATION; default %(default)s)",
-    )  # fmt: skip
-    s.add_argument(
-        "--isolation-user", type=run_as, default=os.environ.get("BCSD_ISOLATION_USER", "nobody"),
-        help="USER or UID[:GID] instances run as when bcsd runs as root (env BCSD_ISOLATION_USER; "
-        "default %(default)s)",
-    )  # fmt: skip
-    s.add_argument(
-        "--isolation-network", choices=["on", "off"], default=os.environ.get("BCSD_ISOLATION_NETWORK", "on"),
-        help="off gives sandboxed instances only a loopback interface (env BCSD_ISOLATION_NETWORK; "
-        "default %(default)s)",
-    )  # fmt: skip
-    s.add_argument(
-        "--isolation-ro-path", action="append", default=[], metavar="PATH",
-        help="another host folder instances see read-only (repeatable), e.g. /opt/tools",
-    )  # fmt: skip
-    s.add_argument(
-        "--isolation-rw-path", action="append", default=[], metavar="PATH",
-        help="a shared folder every instance may write (repeatable), e.g. a scratch NAS mount",
-    )  # fmt: skip
-    s.add_argument(
-        "--instance-pids-max", type=int, default=int(os.environ.get("BCSD_INSTANCE_PIDS_MAX", "512")),
-        help="processes one instance may have at once (env BCSD_INSTANCE_PIDS_MAX; default %(default)s)",
-    )  # fmt: skip
-    s.add_argument(
-        "--validate", action="store_true", default=os.environ.get("BCSD_VALIDATE", "") == "1",
-        help="check the scheduler's run-state invariants after every turn and stop on the first "
-        "broken one (slower; the test suite runs with it, env BCSD_VALIDATE=1)",
-    )  # fmt: skip
+    add_options(s, os.environ if environ is None else environ)
     # The store options are accepted before and after the subcommand (`bcsd oss --data-dir D cp …`
     # and `bcsd oss cp --data-dir D …`); SUPPRESS keeps a subcommand's default from overwriting a
     # value given before it.
     data_help = "the bcsd data dir (oss:// is DATA_DIR/oss)"
     store_help = "JSON object-store options (as for serve)"
     store = argparse.ArgumentParser(add_help=False)
-    store.add_argument("--data-dir", default=argparse.SUPPRESS, help=data_help)
-    store.add_argument("--object-store", type=json_object, default=argparse.SUPPRESS, help=store_help)
+    also = "(default: the value given to `bcsd oss`)"
+    store.add_argument("--data-dir", default=argparse.SUPPRESS, help=f"{data_help} {also}")
+    store.add_argument(
+        "--object-store", type=json_object, default=argparse.SUPPRESS, help=f"{store_help} {also}"
+    )
     o = sub.add_parser("oss", help="the object store behind oss://")
-    o.add_argument("--data-dir", default="./bcsd-data", help=data_help)
-    o.add_argument("--object-store", type=json_object, default={}, help=store_help)
+    o.add_argument("--data-dir", default="./bcsd-data", help=f"{data_help} (default: ./bcsd-data)")
+    o.add_argument("--object-store", type=json_object, default={}, help=f"{store_help} (default: {{}})")
     osub = o.add_subparsers(dest="oss_command", required=True)
     cp = osub.add_parser("cp", parents=[store], help="copy a file or folder into oss://")
     cp.add_argument("src")
@@ -143,6 +62,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         data_dir=Path(args.data_dir).resolve(),
         host=args.host,
         port=args.port,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
         database_url=args.database_url,
         executor=args.executor,
         dask_scheduler=args.dask_scheduler,
@@ -161,6 +82,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         notify_retries=args.notify_retries,
         notify_backoff_s=args.notify_backoff,
         log_level=args.log_level,
+        log_format=args.log_format,
         lease_ttl_s=args.lease_ttl,
         isolation=args.isolation,
         isolation_run_as=args.isolation_user,
@@ -177,11 +99,13 @@ def serve(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.credentials import load_credentials
     from service.executors.isolation import IsolationUnavailable
+    from service.telemetry import log_format
 
     settings = _settings(args)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    if problem := tls.check(settings.tls_cert, settings.tls_key) or extras.missing(settings):
+        print(f"bcsd serve: {problem}", file=sys.stderr)
+        return 2
+    mask = log_format.configure(settings.log_level, settings.log_format)
     # Listen before anything starts, so a busy port is one clear line (not a "ready" line followed
     # by uvicorn's bind error) and "ready" is only logged once connections are really accepted.
     try:
@@ -192,12 +116,17 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     settings = dataclasses.replace(settings, port=listener.getsockname()[1])  # --port 0: the real one
     creds = load_credentials(settings.data_dir)
+    mask.add(creds.secret)
     try:
         app = create_app(settings, creds)
     except IsolationUnavailable as exc:
         print(f"bcsd serve: {exc}", file=sys.stderr)
         return 1
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    config = uvicorn.Config(
+        app, log_config=None, log_level=None, access_log=False,  # one format: telemetry.log_format
+        ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
     server.run(sockets=[listener])
     return 0
 

@@ -25,7 +25,7 @@ def new_vm_id() -> str:
     return "i-" + "".join(secrets.choice(_ALNUM) for _ in range(20))
 
 
-def _vm_rows(cluster_id: str, group: str, n: int, now: float) -> list[dict[str, Any]]:
+def new_vm_rows(cluster_id: str, group: str, n: int, now: float) -> list[dict[str, Any]]:
     return [
         {
             "id": new_vm_id(),
@@ -54,7 +54,7 @@ def create_named_cluster(conn: Connection, settings: Settings, canonical: dict[s
                 "spec": group,
             }
         )
-        vm_rows.extend(_vm_rows(cluster_id, name, desired, now))
+        vm_rows.extend(new_vm_rows(cluster_id, name, desired, now))
     repo.insert_cluster(
         conn,
         {
@@ -97,7 +97,7 @@ def create_auto_cluster(
         },
         [{"cluster_id": cluster_id, "name": "default", "desired": n, "instance_type": itype, "spec": {}}],
     )
-    repo.add_vms(conn, _vm_rows(cluster_id, "default", n, now))
+    repo.add_vms(conn, new_vm_rows(cluster_id, "default", n, now))
     return cluster_id
 
 
@@ -107,7 +107,7 @@ def resize_group(conn: Connection, cluster_id: str, group: str, desired: int) ->
     current = repo.cluster_vms(conn, cluster_id, group)
     live = [v for v in current if v.state == "Running"]
     if desired > len(live):
-        repo.add_vms(conn, _vm_rows(cluster_id, group, desired - len(live), time.time()))
+        repo.add_vms(conn, new_vm_rows(cluster_id, group, desired - len(live), time.time()))
     elif desired < len(live):
         surplus = len(live) - desired
         free = [v.id for v in live if not v.busy_job][:surplus]

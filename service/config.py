@@ -13,6 +13,7 @@ from typing import Literal
 
 from api import Quotas
 from service.executors.isolation import Isolation, IsolationChoice
+from service.telemetry.log_format import LogFormat
 
 ExecutorKind = Literal["local", "dask"]
 
@@ -43,6 +44,8 @@ class Settings:
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 8080
+    tls_cert: str = ""  # PEM files: HTTPS when both are set (``service.tls`` checks them first)
+    tls_key: str = ""
     database_url: str = ""  # "" -> sqlite:///DATA_DIR/bcsd.db
     executor: ExecutorKind = "local"
     dask_scheduler: str = ""
@@ -59,6 +62,7 @@ class Settings:
     notify_retries: int = 5
     notify_backoff_s: float = 0.5
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
     isolation: IsolationChoice = "auto"  # resolved at start: "auto" becomes bwrap or none
     isolation_run_as: tuple[int, int] = (65534, 65534)  # uid, gid of instances when bcsd is root
     isolation_network: bool = True
@@ -70,6 +74,10 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'bcsd.db'}"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
 
     @property
     def running_limit(self) -> int:

@@ -7,6 +7,7 @@ request is answered here with the API error body and never reaches a route.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -19,20 +20,28 @@ from service.http_errors import HOST_ID, new_request_id
 
 class ApiGate:
     def __init__(
-        self, app: ASGIApp, creds: Credentials, nonces: NonceRegistry, skew_s: float, max_body: int
+        self,
+        app: ASGIApp,
+        creds: Credentials,
+        nonces: NonceRegistry,
+        skew_s: float,
+        max_body: int,
+        on_auth_failure: Callable[[ApiError], None] | None = None,
     ) -> None:
         self.app = app
         self.creds = creds
         self.nonces = nonces
         self.skew_s = skew_s
         self.max_body = max_body
+        self.on_auth_failure = on_auth_failure  # metrics: refused signatures by code
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = new_request_id()
-        scope.setdefault("state", {})["request_id"] = rid
+        state = scope.setdefault("state", {})
+        rid = state.get("request_id") or new_request_id()  # given by the telemetry middleware
+        state["request_id"] = rid
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         path: str = scope["path"]
 
@@ -57,16 +66,21 @@ class ApiGate:
                     body = await _read_body(receive, self.max_body)
                     receive = _replay(body, receive)
                 raw_path = scope.get("raw_path") or path.encode()
-                authenticate(
-                    scope["method"],
-                    raw_path.decode("latin-1"),
-                    scope.get("query_string", b"").decode("latin-1"),
-                    headers,
-                    self.creds,
-                    self.nonces,
-                    self.skew_s,
-                    body=body,
-                )
+                try:
+                    authenticate(
+                        scope["method"],
+                        raw_path.decode("latin-1"),
+                        scope.get("query_string", b"").decode("latin-1"),
+                        headers,
+                        self.creds,
+                        self.nonces,
+                        self.skew_s,
+                        body=body,
+                    )
+                except ApiError as refused:
+                    if self.on_auth_failure:
+                        self.on_auth_failure(refused)
+                    raise
         except ApiError as err:
             await _reject(send_with_id, err, rid)
             return

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Connection, Engine
@@ -65,7 +66,8 @@ def enqueue_job_events(conn: Connection, spec: dict[str, Any], view: Any, notes:
         if topic.get("UserData"):
             payload["UserData"] = topic["UserData"]
         rows.append(
-            {"endpoint": endpoint, "payload": payload, "attempts": 0, "next_at": now, "state": "pending"}
+            {"endpoint": endpoint, "payload": payload, "attempts": 0, "next_at": now, "queued_at": now,
+             "state": "pending"}
         )
     repo.enqueue(conn, rows)
     return True
@@ -134,14 +136,21 @@ class Deliverer:
             if ok:
                 repo.set_notification(conn, row.id, state="delivered", attempts=attempts)
                 self.count("delivered")
-                log.info("notification %s delivered to %s", row.payload.get("Event"), row.endpoint)
+                log.info("notification %s delivered to %s", row.payload.get("Event"), _where(row.endpoint))
             elif attempts >= self.retries:
                 repo.set_notification(conn, row.id, state="failed", attempts=attempts)
                 self.count("failed")
                 log.warning(
                     "notification %s to %s failed after %d attempts (%s)",
-                    row.payload.get("Event"), row.endpoint, attempts, reason,
+                    row.payload.get("Event"), _where(row.endpoint), attempts, reason,
                 )  # fmt: skip
             else:
                 delay = self.backoff_s * 2 ** (attempts - 1)
                 repo.set_notification(conn, row.id, attempts=attempts, next_at=time.time() + delay)
+
+
+def _where(endpoint: str) -> str:
+    """An endpoint as logs show it: no user:password and no query (webhook tokens live there)."""
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"

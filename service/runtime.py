@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from service.config import Settings
-from service.metrics import Metrics
 from service.notifications import Deliverer
 from service.scheduler.loop import Scheduler
+from service.telemetry.metrics import Metrics
 
 
 @dataclass

@@ -21,33 +21,48 @@ from pathlib import Path
 EXIT_FAILED = 1
 EXIT_DESTRUCTIVE = 2
 EXIT_LOCKED = 4
+#: what the [provider] extra installs (import names)
+PROVIDER_MODULES = frozenset({"pulumi", "grpc", "deepdiff", "yaml", "google"})
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("bcs-gitops")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bcs-deploy", description="Deploy a Pulumi stack without the Pulumi CLI."
     )
+    parser.add_argument("--version", action="version", version=f"bcs-deploy {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    stack_help = "the stack: stacks/Pulumi.<NAME>.yaml (required)"
+    cwd_help = "the project folder holding Pulumi.yaml (default: .)"
     for name in ("preview", "up", "refresh", "destroy"):
-        p = sub.add_parser(name)
-        p.add_argument("--stack", "-s", required=True)
-        p.add_argument("--cwd", default=".")
-        p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-        p.add_argument("--json", action="store_true", help="print the steps as JSON on stdout")
+        p = sub.add_parser(name, help=f"{name} the stack, as `pulumi {name}` does")
+        p.add_argument("--stack", "-s", required=True, help=stack_help)
+        p.add_argument("--cwd", default=".", help=cwd_help)
+        p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (default: ask)")
+        p.add_argument("--json", action="store_true", help="print the steps as JSON (default: text)")
         p.add_argument("--config", "-c", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config value for this run only (not written to the stack file)")
+                       help="override a config value for this run only, not written to the stack file "
+                       "(repeatable; default: none)")  # fmt: skip
     plan = sub.add_parser("plan", help="Markdown plan of the stack's spec changes since a git revision")
-    plan.add_argument("--stack", "-s", required=True)
-    plan.add_argument("--base", required=True)
-    plan.add_argument("--cwd", default=".")
-    plan.add_argument("--json", action="store_true")
+    plan.add_argument("--stack", "-s", required=True, help=stack_help)
+    plan.add_argument("--base", required=True, help="git revision to compare with (required)")
+    plan.add_argument("--cwd", default=".", help=cwd_help)
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON (default: Markdown)")
     config = sub.add_parser("config", help="set a stack config value (secrets encrypted)")
-    config.add_argument("action", choices=["set"])
-    config.add_argument("key")
-    config.add_argument("value")
-    config.add_argument("--secret", action="store_true")
-    config.add_argument("--stack", "-s", required=True)
-    config.add_argument("--cwd", default=".")
+    config.add_argument("action", choices=["set"], help="what to do (only set)")
+    config.add_argument("key", help="the config key, e.g. bcs:endpoint")
+    config.add_argument("value", help="the value")
+    config.add_argument("--secret", action="store_true", help="encrypt the value (default: plaintext)")
+    config.add_argument("--stack", "-s", required=True, help=stack_help)
+    config.add_argument("--cwd", default=".", help=cwd_help)
     return parser
 
 
@@ -59,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # the one place errors become messages
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in PROVIDER_MODULES:
+            # `pip install bcs-gitops` alone brings bcsd, not the provider
+            print(f"error: bcs-deploy needs the provider extra (no module {exc.name!r}): "
+                  "pip install 'bcs-gitops[provider]'", file=sys.stderr)  # fmt: skip
+            return EXIT_FAILED
         from provider.driver.locks import StateLocked
 
         if os.environ.get("BCS_DEBUG"):

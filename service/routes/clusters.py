@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from api import canonical_cluster, parse_cluster, parse_modify_cluster
 from api.errors import error
 from service import render
+from service.cluster_vms import delete_vm, recreate_vm, visible
 from service.clusters import create_named_cluster, in_use_error, jobs_using, modify_cluster
 from service.idempotency import replayed
 from service.jobs import next_seq, spec_hash
@@ -97,7 +99,11 @@ async def list_cluster_instances(cluster_id: str, group: str, request: Request) 
         _cluster_or_error(conn, cluster_id)
         if group not in {g.name for g in repo.cluster_groups(conn, cluster_id)}:
             raise error("not_found")
-        vms = [v for v in repo.cluster_vms(conn, cluster_id, group) if not marker or v.id >= marker]
+        vms = [
+            v
+            for v in repo.cluster_vms(conn, cluster_id, group)
+            if visible(v) and (not marker or v.id >= marker)
+        ]
     nxt = vms[size].id if len(vms) > size else ""
     return {"NextMarker": nxt, "Items": [render.cluster_vm(v) for v in vms[:size]]}
 
@@ -108,6 +114,25 @@ async def get_cluster_instance(cluster_id: str, group: str, vm_id: str, request:
     with r.engine.connect() as conn:
         _cluster_or_error(conn, cluster_id)
         for vm in repo.cluster_vms(conn, cluster_id, group):
-            if vm.id == vm_id:
+            if vm.id == vm_id and visible(vm):
                 return render.cluster_vm(vm)
     raise error("not_found")
+
+
+@router.delete("/clusters/{cluster_id}/groups/{group}/instances/{vm_id}", status_code=202)
+async def delete_cluster_instance(cluster_id: str, group: str, vm_id: str, request: Request) -> Response:
+    """DeleteClusterInstance (§5.5 G3): 202; the group's DesiredVMCount drops by one."""
+    r = rt(request)
+    with r.engine.begin() as conn:
+        delete_vm(conn, cluster_id, group, vm_id)
+    return Response(status_code=202)
+
+
+@router.post("/clusters/{cluster_id}/groups/{group}/instances/{vm_id}/recreate", status_code=201)
+async def recreate_cluster_instance(cluster_id: str, group: str, vm_id: str, request: Request) -> Response:
+    """RecreateClusterInstance (§5.5 G4): 201; a replacement VM is free at once."""
+    r = rt(request)
+    with r.engine.begin() as conn:
+        recreate_vm(conn, cluster_id, group, vm_id, time.time())
+    r.scheduler.wake()  # the replacement is a free slot
+    return Response(status_code=201)

@@ -3,6 +3,7 @@ history extension."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -17,6 +18,7 @@ from service.scheduler import core
 from service.store import repo
 
 router = APIRouter()
+log = logging.getLogger("bcsd.jobs")
 JOB_STATES = ("Waiting", "Running", "Finished", "Failed", "Stopped")
 
 
@@ -41,6 +43,7 @@ async def create_job(request: Request) -> JSONResponse:
     if view is not None and done is not None:
         r.scheduler.admit(view, spec, done)  # registered only once committed
         r.metrics.jobs_created.inc()
+        log.info("job %s created (%d task(s))", job_id, len(view.tasks))
         await r.scheduler.after_commit(done, job_id)
     return JSONResponse({"Id": job_id}, status_code=201)
 

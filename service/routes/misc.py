@@ -1,4 +1,4 @@
-"""Quotas, available resources, health and metrics."""
+"""Quotas, available resources, health, metrics and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request, Response
 
 from service.config import INSTANCE_TYPES, SPOT_INSTANCE_TYPES
 from service.executors import limits
+from service.openapi import build_document
 from service.routes.common import rt
+from service.version import version
 
 router = APIRouter()
-VERSION = "0.1.0"
 DISK_TYPES = ["cloud", "cloud_efficiency", "cloud_ssd", "ephemeral", "ephemeral_ssd"]
 
 
@@ -21,7 +22,7 @@ async def healthz(request: Request) -> dict[str, str]:
     settings = rt(request).settings
     return {
         "Status": "ok",
-        "Version": VERSION,
+        "Version": version(),
         "Isolation": settings.isolation,
         "Limits": limits.in_force(settings.executor),
     }
@@ -29,9 +30,13 @@ async def healthz(request: Request) -> dict[str, str]:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    r = rt(request)
-    r.metrics.running.set(r.scheduler.running)
-    return Response(r.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(rt(request).metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+@router.get("/openapi.json")
+async def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (no auth, like /healthz): a client generator's input."""
+    return build_document(version())
 
 
 @router.get("/quotas")

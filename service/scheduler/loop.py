@@ -68,6 +68,7 @@ class Scheduler:
         self.on_notify: Any = None  # callable woken when the outbox has new rows
         self.on_launch: Any = None  # metrics hooks
         self.on_exit: Any = None
+        self.on_turn: Any = None  # metrics hook: called with the seconds each turn took
         self._inbox: list[ExecutorEvent] = []
         self._waiting_noted: set[str] = set()  # jobs whose Message says why an instance waits
         self._signal = asyncio.Event()
@@ -222,6 +223,7 @@ class Scheduler:
             await self._signal.wait()
             self._signal.clear()
             batch, self._inbox = self._inbox, []
+            turn_started = time.perf_counter()
             try:
                 done, launches, exits = self.turn(batch)
             except (*STORE_ERRORS, LostWrite, LostSlot):  # the store failed: the batch is retried
@@ -242,6 +244,8 @@ class Scheduler:
             for key in done.cancels:
                 await self._cancel(key)
             await self._launch(launches)
+            if self.on_turn:
+                self.on_turn(time.perf_counter() - turn_started)
 
     def turn(self, batch: list[ExecutorEvent]) -> tuple[Applied, list[InstanceLaunch], list[InstanceExited]]:
         """One transaction: reload the jobs a failed turn dropped, the batch of executor events,

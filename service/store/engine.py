@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import sqlite3
 
-import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from service.store import faults, repo
+from service.store import faults, migrate, repo
 from service.store.database_url import DatabaseUnavailable, driver_url, masked
-from service.store.schema import metadata, nonces_by_expiry
 
 #: what a transaction raises when the store failed rather than the caller (busy or full SQLite
 #: file, lost connection, PostgreSQL serialization failure or deadlock): worth trying again.
-#: Driver errors raised outside a statement (at commit) arrive unwrapped, hence all three.
-STORE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, sqlite3.Error, psycopg.Error)
+#: Driver errors raised outside a statement (at commit) arrive unwrapped, hence the drivers' own
+#: base classes too (psycopg only where the ``[postgres]`` extra is installed).
+STORE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, sqlite3.Error)
+try:
+    import psycopg
+except ImportError:  # pragma: no cover - bcsd without the [postgres] extra
+    pass
+else:
+    STORE_ERRORS = (*STORE_ERRORS, psycopg.Error)
 
 
 def open_engine(url: str) -> Engine:
-    """Create the engine and the tables. SQLite gets WAL + ``synchronous=NORMAL`` + busy timeout:
-    WAL keeps readers off the writer's back, and NORMAL in WAL mode still survives a process
-    kill (only an OS crash may lose the last commits)."""
+    """Create the engine and bring the schema up to date (``migrate``). SQLite gets WAL +
+    ``synchronous=NORMAL`` + busy timeout: WAL keeps readers off the writer's back, and NORMAL
+    in WAL mode still survives a process kill (only an OS crash may lose the last commits)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -37,8 +42,7 @@ def open_engine(url: str) -> Engine:
         url = driver_url(url)  # plain postgresql:// -> psycopg 3
         engine = create_engine(url, pool_pre_ping=True)
     try:
-        metadata.create_all(engine)
-        nonces_by_expiry.create(engine, checkfirst=True)  # databases made before the index
+        migrate.upgrade(engine)  # new, 0.1.0-made or current: the schema of this release
         with engine.begin() as conn:
             repo.init_job_counter(conn)
     except OperationalError as exc:  # unreachable server, bad password: one clear line, no secret

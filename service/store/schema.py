@@ -1,4 +1,7 @@
-"""Tables of the bcsd store (SQLAlchemy Core; no dialect-specific SQL)."""
+"""Tables of the bcsd store (SQLAlchemy Core; no dialect-specific SQL).
+
+Every change here needs its Alembic revision in ``migrations/versions`` (a test compares them).
+"""
 
 from __future__ import annotations
 
@@ -167,6 +170,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_at", Float, nullable=False),
     Column("state", String(16), nullable=False, default="pending"),  # pending | delivered | failed
+    Column("queued_at", Float),  # migration 0002; NULL never written since
     Index("ix_outbox_state", "state", "next_at"),
 )
 

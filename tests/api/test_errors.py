@@ -42,6 +42,7 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "invalid_marker": ("InvalidMarker", 400),
     "body_too_large": ("RequestBodyTooLarge", 413),
     "forbidden": ("Forbidden", 403),
+    "not_offered": ("UnsupportedOperation", 400),
     "missing_authorization": ("MissingAuthorization", 400),
     "invalid_authorization": ("InvalidAuthorization", 400),
     "access_key_not_found": ("InvalidAccessKeyId.NotFound", 403),
@@ -57,7 +58,8 @@ EXPECTED: dict[str, tuple[str, int]] = {
 }
 
 CTX = {"param": "X", "type": "string", "min": 0, "max": 1, "detail": "d.", "cycle": "a -> a",
-       "quota": "MaxJobCount", "value": 1, "at": "t", "state": "Running", "header": "H"}  # fmt: skip
+       "quota": "MaxJobCount", "value": 1, "at": "t", "state": "Running", "header": "H",
+       "what": "Images", "hint": "h"}  # fmt: skip
 
 
 def test_catalogue_matches_the_table() -> None:

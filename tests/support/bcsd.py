@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,7 @@ class BcsdProcess:
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log_path: Path | None = None
     generated_credentials: bool = False
+    verify: ssl.SSLContext | bool = True  # what its probe trusts when it serves HTTPS (``tls_cert=``)
 
     def _argv(self) -> list[str]:
         argv = [
@@ -90,7 +92,7 @@ class BcsdProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"bcsd exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1.0, verify=self.verify).status_code == 200:
                     if not self.key_id:
                         stored = json.loads((self.data_dir / "credentials.json").read_text())
                         self.key_id, self.secret = stored["AccessKeyId"], stored["AccessKeySecret"]
@@ -136,15 +138,25 @@ class BcsdProcess:
         return self.proc is not None and self.proc.poll() is None
 
 
-def start_bcsd(tmp_path: Path, *, generate_credentials: bool = False, **options: object) -> BcsdProcess:
+def start_bcsd(
+    tmp_path: Path,
+    *,
+    generate_credentials: bool = False,
+    trust: ssl.SSLContext | bool = True,
+    data_dir: Path | None = None,
+    **options: object,
+) -> BcsdProcess:
     """Start ``bcsd serve`` with a fresh data dir under ``tmp_path``. ``options`` become CLI flags
     (``max_running=4`` -> ``--max-running 4``). With ``generate_credentials`` the key pair is not
-    passed in the environment: bcsd generates ``credentials.json`` and the fields are read back."""
+    passed in the environment: bcsd generates ``credentials.json`` and the fields are read back.
+    With ``tls_cert=``/``tls_key=`` it serves HTTPS; ``trust`` is the context its probe verifies with.
+    ``data_dir``: an existing data dir to serve (an upgrade test's store) instead of a fresh one."""
     port = free_port()
-    data_dir = Path(tmp_path) / f"bcsd-{port}"
+    scheme = "https" if options.get("tls_cert") else "http"
+    data_dir = data_dir or Path(tmp_path) / f"bcsd-{port}"
     data_dir.mkdir(parents=True, exist_ok=True)
     proc = BcsdProcess(
-        url=f"http://127.0.0.1:{port}",
+        url=f"{scheme}://127.0.0.1:{port}",
         host="127.0.0.1",
         port=port,
         key_id="" if generate_credentials else "LTAItest" + secrets.token_hex(4),
@@ -153,6 +165,7 @@ def start_bcsd(tmp_path: Path, *, generate_credentials: bool = False, **options:
         pid=0,
         options=dict(options),
         log_path=data_dir / "bcsd.log",
+        verify=trust,
     )
     proc._launch()
     return proc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from typing import Any
 
@@ -12,9 +13,16 @@ from api.signing import canonical_target, sign_headers
 
 
 class SignedClient:
-    def __init__(self, url: str, key_id: str, secret: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        key_id: str,
+        secret: str,
+        timeout: float = 30.0,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.key_id, self.secret = key_id, secret
-        self.http = httpx.Client(base_url=url, timeout=timeout)
+        self.http = httpx.Client(base_url=url, timeout=timeout, verify=verify)
 
     def close(self) -> None:
         self.http.close()

@@ -44,6 +44,17 @@ def find_bin_dir() -> Path:
     raise PostgresUnavailable("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
 
 
+def client_program(name: str) -> str:
+    """``psql`` / ``pg_dump``: on PATH, else beside the server binaries of the Debian layout."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in (find_bin_dir(), *(Path(d) for d in SEARCH_DIRS)):
+        if (folder / name).exists():
+            return str(folder / name)
+    raise PostgresUnavailable(f"no {name} on this machine")
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
