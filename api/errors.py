@@ -201,6 +201,13 @@ ERRORS: dict[str, ErrorSpec] = {
         "BadDigest", 400, "The {header} you specified did not match what was received."
     ),
     "version_not_found": ErrorSpec("InvalidVersion.NotFound", 403, "Specified version is not found."),
+    # CHOICE (Alibaba Cloud's common 503 code): the store did not commit (busy or full SQLite
+    # file, PostgreSQL serialization failure); nothing was changed and the same request may be sent again
+    "store_busy": ErrorSpec(
+        "ServiceUnavailable", 503,
+        "The request could not be stored because the service's database is busy; nothing was changed. "
+        "Please try again.",
+    ),
     # --- last resort ---
     "internal_error": ErrorSpec(
         "InternalError", 500, "The request processing has been failed due to some unknown error."

@@ -3,8 +3,10 @@ with ``x-acs-request-id`` and ``Request-Id`` headers (reference §3, §9.1, §12
 
 Anything that is not an ``ApiError`` is mapped here too: Starlette's 404/405 become
 ``InvalidResource.NotFound`` / ``MethodNotAllowed``, FastAPI's request validation becomes
-``InvalidUrlPattern``, and an unexpected exception becomes ``InternalError`` with its trace in
-the server log only.
+``InvalidUrlPattern``, a commit the store refused (busy or full SQLite file, a PostgreSQL
+serialization failure) becomes ``503 ServiceUnavailable`` (nothing was changed: a client may send
+the same request again), and any other exception becomes ``InternalError`` with its trace in the
+server log only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import ApiError, error
+from service.store.engine import STORE_ERRORS
 
 log = logging.getLogger("bcsd.http")
 HOST_ID = "bcsd"
@@ -63,6 +66,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(error("invalid_url_pattern"), request_id_of(request))
+
+    async def _store_failed(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("request not committed on %s %s: %s", request.method, request.url.path,
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)  # fmt: skip
+        return error_response(error("store_busy"), request_id_of(request))
+
+    for store_error in STORE_ERRORS:  # handled inside the app: an answer, not a dropped connection
+        app.add_exception_handler(store_error, _store_failed)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

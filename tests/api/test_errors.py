@@ -54,6 +54,7 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "digest_invalid": ("InvalidDigest", 400),
     "digest_mismatch": ("BadDigest", 400),
     "version_not_found": ("InvalidVersion.NotFound", 403),
+    "store_busy": ("ServiceUnavailable", 503),
     "internal_error": ("InternalError", 500),
 }
 
