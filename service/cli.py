@@ -168,6 +168,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from service import data_dir_lock
     from service.app import create_app
     from service.credentials import load_credentials
     from service.executors.isolation import IsolationUnavailable
@@ -176,6 +177,11 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    try:
+        data_lock = data_dir_lock.acquire(settings.data_dir)
+    except data_dir_lock.DataDirInUse as exc:
+        print(f"bcsd serve: {exc}", file=sys.stderr)
+        return 1
     # Listen before anything starts, so a busy port is one clear line (not a "ready" line followed
     # by uvicorn's bind error) and "ready" is only logged once connections are really accepted.
     try:
@@ -185,6 +191,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"bcsd serve: cannot listen on {settings.host}:{settings.port}: {why}", file=sys.stderr)
         return 1
     settings = dataclasses.replace(settings, port=listener.getsockname()[1])  # --port 0: the real one
+    data_dir_lock.announce(data_lock, f"http://{settings.host}:{settings.port}")
     creds = load_credentials(settings.data_dir)
     try:
         app = create_app(settings, creds)

@@ -1,6 +1,6 @@
 """``bcs-deploy``: the offline stand-in for the Pulumi CLI, and the PR plan command.
 
-    bcs-deploy preview|up|refresh|destroy --stack NAME [--cwd DIR] [--yes] [--json]
+    bcs-deploy preview|up|refresh|destroy --stack NAME [--cwd DIR] [--yes] [--json] [--suppress-outputs]
     bcs-deploy plan --stack NAME --base REV [--cwd DIR]
     bcs-deploy config set KEY VALUE [--secret] --stack NAME [--cwd DIR]
 
@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--cwd", default=".")
         p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
         p.add_argument("--json", action="store_true", help="print the steps as JSON on stdout")
+        p.add_argument("--suppress-outputs", action="store_true", help="do not print the stack outputs")
         p.add_argument("--config", "-c", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value for this run only (not written to the stack file)")
     plan = sub.add_parser("plan", help="Markdown plan of the stack's spec changes since a git revision")
@@ -94,7 +95,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _deploy(args: argparse.Namespace, cwd: Path) -> int:
     from provider.driver import deploy
-    from provider.driver.render import outputs_text, preview_text, summary
+    from provider.driver.render import outputs_text, preview_text, result_summary
 
     out = sys.stderr if args.json else sys.stdout
 
@@ -122,9 +123,9 @@ def _deploy(args: argparse.Namespace, cwd: Path) -> int:
     if preview:
         echo(preview_text(outcome.steps))
     else:
-        echo(summary(outcome.steps).replace(" to ", " "))
+        echo(result_summary(outcome.steps))
     text = outputs_text(outcome.outputs)
-    if text and not outcome.error:
+    if text and not outcome.error and not args.suppress_outputs:
         echo(text)
     return _finish(args, outcome, echo)
 
