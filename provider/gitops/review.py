@@ -64,7 +64,8 @@ def plan_markdown(cwd: Path, stack: str, base: str) -> tuple[str, int]:
         new = load_stack_specs(*fs_source(project.main), settings, f"{program_rel}/")
     except SpecError as exc:
         lines = [title, "", "The specs of this change are invalid:", ""]
-        lines += [f"- `{p.file}` at `{p.path or '(file)'}`: {p.message}" for p in exc.problems]
+        for p in exc.problems:
+            lines.append(f"- `{p.file}`" + (f" at `{p.path}`" if p.path else "") + f": {p.message}")
         return "\n".join(lines) + "\n", EXIT_ERROR
     old = load_stack_specs(base_read, base_list, _settings(base_config, project.name), validate=False)
     rows, destructive = [], False

@@ -29,7 +29,8 @@ def test_a_second_bcsd_on_a_data_dir_is_refused_naming_the_first(bcsd) -> None: 
         s.bind(("127.0.0.1", 0))
         other_port = s.getsockname()[1]
     got = subprocess.run(
-        [str(BCSD), "serve", "--host", "127.0.0.1", "--port", str(other_port), "--data-dir", str(bcsd.data_dir)],
+        [str(BCSD), "serve", "--host", "127.0.0.1", "--port", str(other_port),
+         "--data-dir", str(bcsd.data_dir)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert got.returncode == 1, got.stderr
