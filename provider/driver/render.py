@@ -19,10 +19,23 @@ VERB = {
 }
 
 
+def as_engine_shows(value: Any) -> Any:
+    """``value`` with integral floats as ints, at any depth. Numbers cross gRPC as protobuf doubles,
+    so ``Priority: 1`` comes back as ``1.0``; the Pulumi engine prints it as ``1``, and so do we."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: as_engine_shows(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_engine_shows(v) for v in value]
+    return value
+
+
 def short(value: Any) -> str:
     """A value on one line, unknowns as ``output<unknown>``, long values cut."""
     if value == UNKNOWN:
         return "output<unknown>"
+    value = as_engine_shows(value)
     text = json.dumps(value, sort_keys=True, default=str) if not isinstance(value, str) else json.dumps(value)
     text = text.replace(json.dumps(UNKNOWN), "output<unknown>")
     return text if len(text) <= 100 else text[:97] + "..."
@@ -114,5 +127,5 @@ def _value_lines(value: dict[str, Any], indent: str) -> list[str]:
         elif item == UNKNOWN:
             lines.append(label + "output<unknown>")
         else:
-            lines.append(label + json.dumps(item, sort_keys=True, default=str))
+            lines.append(label + json.dumps(as_engine_shows(item), sort_keys=True, default=str))
     return lines

@@ -142,6 +142,12 @@ def test_lifecycle_through_the_driver(
     project.spec("jobs", "gone", None)
     overrides = {"clusters": {"pool": {"Groups": {"g": {"DesiredVMCount": 2}}}}}
     project.config({"bcs:endpoint": service.url, "bcs:region": "local", "bcs-gitops:overrides": overrides})
+    preview = project.deploy("preview")
+    assert preview.code == 0, preview.err
+    # integers stay integers, as the engine prints them (they cross gRPC as doubles)
+    assert "~ Priority: 1 => 5" in preview.out, preview.out
+    assert "~ Groups.g.DesiredVMCount: 1 => 2" in preview.out, preview.out
+    assert ".0 =>" not in preview.out and "=> 5.0" not in preview.out
     changed = project.deploy("up", "--yes", "--json")
     ops = changed.ops()
     assert ops == {
