@@ -22,6 +22,13 @@ from provider.gitops.specs import SpecError, StackSettings, load_stack_specs
 
 EXIT_OK, EXIT_ERROR, EXIT_DESTRUCTIVE = 0, 1, 2
 WORDS = {"create": "create", "update": "update in place", "replace": "**replace**", "delete": "**release**"}
+#: the footer's sentence per destructive action, so a pure release never promises a re-submission
+FOOTERS = {
+    "replace": "**This change replaces resources**: a replaced job that is still running is stopped, "
+               "deleted and submitted again; a replaced cluster is created anew before the old one goes.",
+    "delete": "**This change releases resources**: a released job that is still running is stopped, then "
+              "deleted with any VMs it keeps; a released cluster is deleted. Nothing is submitted again.",
+}
 
 
 def _settings(text: str | None, project: str) -> StackSettings:
@@ -68,7 +75,7 @@ def plan_markdown(cwd: Path, stack: str, base: str) -> tuple[str, int]:
             lines.append(f"- `{p.file}`" + (f" at `{p.path}`" if p.path else "") + f": {p.message}")
         return "\n".join(lines) + "\n", EXIT_ERROR
     old = load_stack_specs(base_read, base_list, _settings(base_config, project.name), validate=False)
-    rows, destructive = [], False
+    rows, destructive = [], set()
     for kind, olds, news, planner in (
         ("Cluster", old.clusters, new.clusters, plan_cluster),
         ("Job", old.jobs, new.jobs, plan_job),
@@ -79,7 +86,8 @@ def plan_markdown(cwd: Path, stack: str, base: str) -> tuple[str, int]:
             plan = planner(before, after)
             if plan.action == "same":
                 continue
-            destructive |= plan.action in ("replace", "delete")
+            if plan.action in ("replace", "delete"):
+                destructive.add(plan.action)
             rows.append(f"#### {kind} `{name}`: {WORDS[plan.action]}")
             for change in plan.changes if plan.action in ("update", "replace") else ():
                 old, new_value = _short(change.path, change.old), _short(change.path, change.new)
@@ -93,10 +101,8 @@ def plan_markdown(cwd: Path, stack: str, base: str) -> tuple[str, int]:
             rows.append("")
     if not rows:
         return f"{title}\n\nNo changes.\n", EXIT_OK
-    footer = (
-        "**This change replaces or releases resources** (running jobs are stopped and re-submitted)."
-        if destructive else "Nothing is replaced or released."
-    )
+    footer = " ".join(FOOTERS[action] for action in ("replace", "delete") if action in destructive)
+    footer = footer or "Nothing is replaced or released."
     return "\n".join([title, "", *rows, footer]) + "\n", EXIT_DESTRUCTIVE if destructive else EXIT_OK
 
 

@@ -143,3 +143,18 @@ def test_a_yaml_syntax_error_shows_file_line_column_and_the_line(tmp_path: Path)
     assert expected in result.out, result.out
     preview = run_deploy(repo, "preview", "--stack", "dev")
     assert f"stacks/specs/jobs/testJob.yaml:{number + 1}:12: not valid YAML" in preview.err
+
+
+def test_the_footer_says_what_destructive_changes_do(tmp_path: Path) -> None:
+    """A pure release promises no re-submission; a replace says the job runs again."""
+    repo = _repo(tmp_path)
+    _edit(repo / "stacks" / "Pulumi.dev.yaml", lambda d: d["config"].update({"bcs-gitops:jobs": ["testJob"]}))
+    release = run_deploy(repo, "plan", "--stack", "dev", "--base", "HEAD")
+    assert release.code == 2 and "#### Job `wordcount`: **release**" in release.out
+    assert "**This change releases resources**" in release.out
+    assert "Nothing is submitted again." in release.out
+    assert "replaces" not in release.out and "submitted again;" not in release.out
+    _edit(repo / "stacks" / "specs" / "jobs" / "testJob.yaml", lambda d: d.update(Name="renamed"))
+    both = run_deploy(repo, "plan", "--stack", "dev", "--base", "HEAD")
+    assert "**This change replaces resources**" in both.out
+    assert "**This change releases resources**" in both.out
