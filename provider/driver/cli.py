@@ -1,7 +1,7 @@
 """``bcs-deploy``: the offline stand-in for the Pulumi CLI, and the PR plan command.
 
     bcs-deploy preview|up|refresh|destroy --stack NAME [--cwd DIR] [--yes] [--json] [--suppress-outputs]
-    bcs-deploy plan --stack NAME --base REV [--cwd DIR]
+    bcs-deploy plan --stack NAME --base REV [--cwd DIR] [--format markdown|mermaid [--job NAME]]
     bcs-deploy config set KEY VALUE [--secret] --stack NAME [--cwd DIR]
 
 Exit codes: 0 success; 1 a step, the program or the configuration failed (one clear message on
@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--base", required=True)
     plan.add_argument("--cwd", default=".")
     plan.add_argument("--json", action="store_true")
+    plan.add_argument("--format", choices=("markdown", "mermaid"), default="markdown",
+                      help="markdown: the PR comment; mermaid: each changed job's DAG diagram alone")
+    plan.add_argument("--job", help="with --format mermaid: this job's diagram, changed or not")
     config = sub.add_parser("config", help="set a stack config value (secrets encrypted)")
     config.add_argument("action", choices=["set"])
     config.add_argument("key")
@@ -83,7 +86,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "plan":
         from provider.gitops.review import run_plan
 
-        return run_plan(cwd, args.stack, args.base, as_json=args.json)
+        return run_plan(cwd, args.stack, args.base, as_json=args.json, fmt=args.format, job=args.job)
     if args.command == "config":
         from provider.driver.project import load_project, qualify, set_stack_config
 
