@@ -4,7 +4,8 @@ The service keeps every key an SDK client sends (reference §12 #51), so a missp
 would be accepted silently, the real key would keep its default, and the changed body would plan a
 replace. In a spec file, written by hand and reviewed as code, an unknown key is therefore an
 error. The known keys are the API schema's own rows (``api.rules``: the same tree the validator
-walks), so a key the validator knows is never refused here. A deliberate extension key (an
+walks), so a key the validator knows is never refused here, plus a job's provider-only keys
+(``triggers``, ``on_failure``, ``wait_for``) at its top level. A deliberate extension key (an
 SDK-only key the schema has no row for, say) is allowed by listing its dotted path in the stack's
 ``bcs-gitops:extensionKeys`` (shell-style wildcards: ``DAG.Tasks.*.Bootstrap``).
 """
@@ -20,8 +21,11 @@ from typing import Any
 from api.rules.cluster import CLUSTER
 from api.rules.field import Field
 from api.rules.job import JOB
+from provider.planner import PROVIDER_ONLY_KEYS
 
 SCHEMAS: dict[str, Field] = {"jobs": JOB, "clusters": CLUSTER}
+#: top-level keys of a spec that are the provider's, not the API's (``Job.from_spec`` takes them)
+PROVIDER_KEYS: dict[str, tuple[str, ...]] = {"jobs": PROVIDER_ONLY_KEYS}
 
 
 @dataclass(frozen=True)
@@ -48,17 +52,18 @@ def nearest(key: str, known: Iterable[str]) -> str:
     return close[0] if close else ""
 
 
-def unknown_keys(value: Any, schema: Field, path: str = "") -> Iterator[UnknownKey]:
-    """Every key of ``value`` the schema has no row for; values of the wrong type are left to the
-    validator (it reports them), so this never fails on them."""
+def unknown_keys(value: Any, schema: Field, path: str = "", also: Iterable[str] = ()) -> Iterator[UnknownKey]:
+    """Every key of ``value`` the schema has no row for (``also``: more keys known at this level);
+    values of the wrong type are left to the validator (it reports them), so this never fails on them."""
     if schema.kind == "object" and isinstance(value, dict):
         rows = {f.wire: f for f in schema.fields}
+        more = set(also)
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
             if key in rows:
                 yield from unknown_keys(item, rows[key], where)
-            else:
-                yield UnknownKey(where, nearest(str(key), rows))
+            elif key not in more:
+                yield UnknownKey(where, nearest(str(key), [*rows, *more]))
     elif schema.kind == "map" and isinstance(value, dict) and schema.value is not None:
         for key, item in value.items():
             yield from unknown_keys(item, schema.value, f"{path}.{key}" if path else str(key))
@@ -70,4 +75,5 @@ def unknown_keys(value: Any, schema: Field, path: str = "") -> Iterator[UnknownK
 def spec_unknown_keys(kind: str, body: dict[str, Any], allowed: Iterable[str] = ()) -> list[UnknownKey]:
     """Unknown keys of a job (``kind="jobs"``) or cluster spec, minus the allowed extension paths."""
     patterns = list(allowed)
-    return [u for u in unknown_keys(body, SCHEMAS[kind]) if not any(fnmatchcase(u.path, p) for p in patterns)]
+    found = unknown_keys(body, SCHEMAS[kind], also=PROVIDER_KEYS.get(kind, ()))
+    return [u for u in found if not any(fnmatchcase(u.path, p) for p in patterns)]

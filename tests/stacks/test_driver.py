@@ -52,7 +52,7 @@ def test_update_and_replace_orders(toy: ToyProject) -> None:
     toy.items({"a": {"kind": "small", "size": 5}, "b": {"kind": "large", "size": 2, "parent": "a"}})
     preview = toy.deploy("preview", "--stack", "dev")
     assert "~ a (pulumi-python:dynamic/toy:Toy) update" in preview.out
-    assert "~ size: 1.0 => 5.0" in preview.out
+    assert "~ size: 1 => 5" in preview.out
     assert "+- b (pulumi-python:dynamic/toy:Toy) replace [create-before-delete]" in preview.out
     assert "replace: kind changed" in preview.out
 
