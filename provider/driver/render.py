@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from provider.driver.steps import UNKNOWN, Step
+from provider.driver.steps import UNKNOWN, Step, as_engine_shows
 
 SYMBOL = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " ", "refresh": "~"}
 VERB = {
@@ -17,18 +17,6 @@ VERB = {
     "same": ("", "unchanged"),
     "refresh": ("reading", "read"),
 }
-
-
-def as_engine_shows(value: Any) -> Any:
-    """``value`` with integral floats as ints, at any depth. Numbers cross gRPC as protobuf doubles,
-    so ``Priority: 1`` comes back as ``1.0``; the Pulumi engine prints it as ``1``, and so do we."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: as_engine_shows(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [as_engine_shows(v) for v in value]
-    return value
 
 
 def short(value: Any) -> str:

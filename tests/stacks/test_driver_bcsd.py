@@ -160,6 +160,8 @@ def test_lifecycle_through_the_driver(
     }
     steps = {s["name"]: s for s in changed.json()["steps"]}
     assert steps["cmd"]["deleteBeforeReplace"] is True and steps["cmd"]["replaces"] == ["DAG"]
+    (priority,) = [c for c in steps["prio"]["changes"] if c["path"] == "Priority"]
+    assert (priority["old"], priority["new"]) == (1, 5) and type(priority["new"]) is int  # --json too
     assert "replacing" in changed.err
     new_jobs, new_clusters = project.ids(changed)
     assert new_clusters["pool"] == pool_id
