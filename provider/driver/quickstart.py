@@ -93,6 +93,9 @@ def start_bcsd(root: Path) -> RunningBcsd:
     """The data dir's bcsd: the running one whatever its port, else a new one on ``BCS_DEV_PORT``."""
     data = _data(root)
     server = dev_service.running(data)
+    if server is not None and not server.url:
+        raise SystemExit("error: a bcsd holds .bcs/dev/bcsd.lock but has not said where it listens yet "
+                         "(still starting?); try again in a moment")
     if server is not None:
         note = ""
         if server.url != f"http://127.0.0.1:{_port()}":
