@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv up down status test lint bench clean pulumi
+.PHONY: venv up down status test lint bench clean pulumi mermaid
 
 venv: $(STAMP)
 
@@ -30,6 +30,18 @@ status: venv
 # when present), with our language host and dynamic-provider plugin beside it.
 pulumi:
 	@dir="$$($(PY) tools/pulumi/build.py)" && "$$dir/pulumi" version && echo "PATH=$$dir:\$$PATH uses it"
+
+# Mermaid's own parser (npm mermaid + jsdom, pinned by tools/mermaid/package-lock.json) for the tests
+# that check the DAG diagrams of `bcs-deploy plan`; Node and npm, no browser. Reused when its lock matches.
+MERMAID_DIR ?= $(HOME)/.cache/bcs-gitops/mermaid
+mermaid:
+	@mkdir -p "$(MERMAID_DIR)"
+	@if cmp -s tools/mermaid/package-lock.json "$(MERMAID_DIR)/package-lock.json" && [ -d "$(MERMAID_DIR)/node_modules/mermaid" ]; then \
+	  echo "mermaid parser already in $(MERMAID_DIR)"; \
+	else \
+	  cp tools/mermaid/package.json tools/mermaid/package-lock.json "$(MERMAID_DIR)/" && \
+	  (cd "$(MERMAID_DIR)" && npm ci --no-audit --no-fund --silent) && echo "mermaid parser installed in $(MERMAID_DIR)"; \
+	fi
 
 test: venv
 	$(BIN)/ruff check api service provider stacks tests bench tools

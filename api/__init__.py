@@ -8,6 +8,7 @@ come from one catalogue (``ERRORS``, built with ``error(key, **ctx)``). Imports 
 from api.canonical import canonical_cluster, canonical_job
 from api.cluster_choice import ClusterChoice, effective_cluster
 from api.errors import ERRORS, ApiError, ErrorSpec, error
+from api.instance_types import cluster_instance_type_errors, job_instance_type_errors
 from api.models.cluster import ClusterDescription, GroupDescription, ModifyClusterDescription
 from api.models.common import (
     NAS,
@@ -80,10 +81,12 @@ __all__ = [
     "canonical_cluster",
     "canonical_job",
     "check_cluster",
+    "cluster_instance_type_errors",
     "check_idempotent_token",
     "check_job",
     "effective_cluster",
     "error",
+    "job_instance_type_errors",
     "parse_cluster",
     "parse_job",
     "parse_job_update",

@@ -76,10 +76,13 @@ class ClusterProvider(ResourceProvider):
     @one_line_errors("check")
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         import api
+        from provider.offered_types import offered_instance_types
 
         inputs = outputs.inputs_of(news)
         spec = cluster_spec(inputs)
-        problems = spec_failures(spec, api.check_cluster(spec))
+        offered = offered_instance_types()
+        refused = api.cluster_instance_type_errors(spec, offered) if offered else ()
+        problems = spec_failures(spec, [*api.check_cluster(spec), *refused])
         failures = [CheckFailure(path, reason) for path, reason in problems]
         return CheckResult(inputs, failures)
 

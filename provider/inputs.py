@@ -82,6 +82,9 @@ def spec_failures(spec: Mapping[str, Any], errors: Iterable[Any]) -> list[tuple[
 def input_failures(inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Every problem of a Job's inputs, all at once (the API's rules, then the provider's policies)."""
     import api
+    from provider.offered_types import offered_instance_types
 
     spec = api_spec(inputs)
-    return spec_failures(spec, api.check_job(spec)) + list(_policy_failures(inputs))
+    offered = offered_instance_types()
+    refused = api.job_instance_type_errors(spec, offered) if offered else ()
+    return spec_failures(spec, [*api.check_job(spec), *refused]) + list(_policy_failures(inputs))

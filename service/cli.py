@@ -96,6 +96,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from service import data_dir_lock
     from service.app import create_app
     from service.credentials import load_credentials
     from service.executors.isolation import IsolationUnavailable
@@ -106,6 +107,11 @@ def serve(args: argparse.Namespace) -> int:
         print(f"bcsd serve: {problem}", file=sys.stderr)
         return 2
     mask = log_format.configure(settings.log_level, settings.log_format)
+    try:
+        data_lock = data_dir_lock.acquire(settings.data_dir)
+    except data_dir_lock.DataDirInUse as exc:
+        print(f"bcsd serve: {exc}", file=sys.stderr)
+        return 1
     # Listen before anything starts, so a busy port is one clear line (not a "ready" line followed
     # by uvicorn's bind error) and "ready" is only logged once connections are really accepted.
     try:
@@ -115,6 +121,8 @@ def serve(args: argparse.Namespace) -> int:
         print(f"bcsd serve: cannot listen on {settings.host}:{settings.port}: {why}", file=sys.stderr)
         return 1
     settings = dataclasses.replace(settings, port=listener.getsockname()[1])  # --port 0: the real one
+    scheme = "https" if settings.tls_cert else "http"
+    data_dir_lock.announce(data_lock, f"{scheme}://{settings.host}:{settings.port}")
     creds = load_credentials(settings.data_dir)
     mask.add(creds.secret)
     try:

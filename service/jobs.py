@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from api import canonical_job, effective_cluster, parse_job, quota_errors
+from api import canonical_job, effective_cluster, job_instance_type_errors, parse_job, quota_errors
 from api.errors import error
-from service.config import Settings
+from service.config import INSTANCE_TYPES, Settings
 from service.idempotency import replayed
 from service.scheduler import core
 from service.store import repo
@@ -63,6 +63,10 @@ def accept_job(
     """Validate, apply quotas and IdempotentToken, insert. Returns (job id, new view or None
     when the token replayed an earlier job, stored description)."""
     job = parse_job(body)
+    # only a type this service offers (its /available table) can ever run (issue 13)
+    refused = next(job_instance_type_errors(body, INSTANCE_TYPES), None) if isinstance(body, dict) else None
+    if refused is not None:
+        raise refused
     canonical = canonical_job(job)
     digest = spec_hash(canonical)
     if (earlier := replayed(conn, "job", token, digest)) is not None:

@@ -37,8 +37,13 @@ def find_cycle(tasks: list[str], edges: dict[str, list[str]]) -> list[str] | Non
 
 
 def check_dag(dag: dict[str, Any], param: str, path: str) -> Iterator[ApiError]:
-    """Dependencies may name only declared tasks; then the graph must be acyclic (BadDAG)."""
-    tasks = dag["Tasks"]
+    """Dependencies may name only declared tasks; then the graph must be acyclic (BadDAG).
+
+    Runs whenever Dependencies is well formed, also beside errors inside the tasks (it needs only
+    their names); with no usable Tasks map there is nothing to check against."""
+    tasks = dag.get("Tasks")
+    if not isinstance(tasks, dict):
+        return
     deps: dict[str, list[str]] = dag.get("Dependencies", {})
     dpath = f"{path}.Dependencies"
     clean = True

@@ -36,6 +36,21 @@ ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
 #: a cross-key rule on an object: (object dict, its param, its path) -> errors
 Check = Callable[[dict[str, Any], str, str], Iterator[ApiError]]
 
+
+@dataclass(frozen=True, slots=True)
+class CheckAfter:
+    """A cross-key rule that needs only the keys ``needs`` of its object to have passed.
+
+    A plain ``Check`` runs only when every key of its object passed, so it never reports a
+    consequence of an earlier error. Some rules depend on much less: whether Dependencies name
+    declared tasks needs the task *names*, not valid tasks. Such a rule says which keys it needs,
+    and reports together with errors in the others (the provider's ``check`` lists every problem
+    at once; the service's first error is unchanged, as checks come after their object's keys).
+    """
+
+    check: Check
+    needs: tuple[str, ...]
+
 # Names (job, cluster, task, group names and cluster ids): letters, digits, '_' and '-', not
 # starting with a digit. The seed's message prints [a-zA-Z0-9-] but its meaning column (and the
 # DOC terms page) include '_'; we accept '_' and keep the seed's message (reference §12 #1).
@@ -97,7 +112,7 @@ class Field:
     key: Field | None = None
     value: Field | None = None
     items: Field | None = None
-    checks: tuple[Check, ...] = ()
+    checks: tuple[Check | CheckAfter, ...] = ()
     #: filled in by api.canonical when absent (ABSENT: stays absent)
     default: Any = ABSENT
     #: list order carries no meaning: api.canonical sorts it

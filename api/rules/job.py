@@ -19,7 +19,7 @@ from api.rules.common import (
     user_data,
 )
 from api.rules.dag import check_dag, check_task_cluster
-from api.rules.field import Field
+from api.rules.field import CheckAfter, Field
 from api.types import JOB_EVENTS, LOCALES, RESOURCE_TYPES
 
 #: documented defaults (reference §12 #8); Priority: absent means 0, the lowest priority (our choice)
@@ -111,7 +111,8 @@ TASK = Field(
         mounts("Mounts"),
         Field("WriteSupport", "boolean"),
     ),
-    checks=(check_task_cluster,),
+    # which of ClusterId / AutoCluster takes effect needs only those two keys to be well formed
+    checks=(CheckAfter(check_task_cluster, needs=("ClusterId", "AutoCluster")),),
 )
 
 DAG = Field(
@@ -139,7 +140,8 @@ DAG = Field(
             default={},
         ),
     ),
-    checks=(check_dag,),
+    # Dependencies naming undeclared tasks (then cycles) need only the task names, not valid tasks
+    checks=(CheckAfter(check_dag, needs=("Dependencies",)),),
 )
 
 JOB = Field(

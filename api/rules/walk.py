@@ -2,8 +2,9 @@
 
 The generator is the whole validator: the service takes its first item (what the API answers),
 the provider's ``check`` takes all of them. Children of a value with the wrong type are not
-visited, and an object's cross-key ``checks`` run only when its own keys passed, so every
-yielded error is about the input as written, never a consequence of an earlier one.
+visited, and an object's cross-key ``checks`` run only when its own keys passed (or, for a
+``CheckAfter``, the keys it names), so every yielded error is about the input as written, never a
+consequence of an earlier one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from api.errors import ApiError, error
-from api.rules.field import FORM_RULES, FORMS, NAME_RE, TYPE_NAMES, Field, child_param
+from api.rules.field import FORM_RULES, FORMS, NAME_RE, TYPE_NAMES, CheckAfter, Field, child_param
 
 
 def _has_kind(value: Any, kind: str) -> bool:
@@ -43,12 +44,12 @@ _SCALARS = frozenset({"string", "integer", "boolean", "number"})
 
 def walk_object(data: dict[str, Any], schema: Field, param: str, path: str) -> Iterator[ApiError]:
     """Errors of the keys ``schema.fields`` of the object ``data``, then of its cross-key checks."""
-    clean = True
+    failed: list[str] = []
     for f in schema.fields:
         wire = f.wire
         if wire not in data or (f.empty_is_absent and data[wire] == ""):
             if f.required:
-                clean = False
+                failed.append(wire)
                 yield error(
                     "missing", f"{path}.{wire}" if path else wire, param=child_param(schema, param, f)
                 )
@@ -58,14 +59,17 @@ def walk_object(data: dict[str, Any], schema: Field, param: str, path: str) -> I
             # hot path: plain call, names built only when something is wrong
             err = scalar_error(value, f, schema, param, path)
             if err is not None:
-                clean = False
+                failed.append(wire)
                 yield err
             continue
         for err in walk_value(value, f, child_param(schema, param, f), f"{path}.{wire}" if path else wire):
-            clean = False
+            failed.append(wire)
             yield err
-    if clean:
-        for check in schema.checks:
+    for check in schema.checks:
+        if isinstance(check, CheckAfter):
+            if not any(wire in check.needs for wire in failed):
+                yield from check.check(data, param, path)
+        elif not failed:
             yield from check(data, param, path)
 
 

@@ -1,7 +1,7 @@
 """``bcs-deploy``: the offline stand-in for the Pulumi CLI, and the PR plan command.
 
-    bcs-deploy preview|up|refresh|destroy --stack NAME [--cwd DIR] [--yes] [--json]
-    bcs-deploy plan --stack NAME --base REV [--cwd DIR]
+    bcs-deploy preview|up|refresh|destroy --stack NAME [--cwd DIR] [--yes] [--json] [--suppress-outputs]
+    bcs-deploy plan --stack NAME --base REV [--cwd DIR] [--format markdown|mermaid [--job NAME]]
     bcs-deploy config set KEY VALUE [--secret] --stack NAME [--cwd DIR]
 
 Exit codes: 0 success; 1 a step, the program or the configuration failed (one clear message on
@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--cwd", default=".", help=cwd_help)
         p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (default: ask)")
         p.add_argument("--json", action="store_true", help="print the steps as JSON (default: text)")
+        p.add_argument("--suppress-outputs", action="store_true",
+                       help="do not print the stack outputs (default: print them)")  # fmt: skip
         p.add_argument("--config", "-c", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value for this run only, not written to the stack file "
                        "(repeatable; default: none)")  # fmt: skip
@@ -56,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--base", required=True, help="git revision to compare with (required)")
     plan.add_argument("--cwd", default=".", help=cwd_help)
     plan.add_argument("--json", action="store_true", help="print the plan as JSON (default: Markdown)")
+    plan.add_argument("--format", choices=("markdown", "mermaid"), default="markdown",
+                      help="markdown: the PR comment; mermaid: each changed job's DAG diagram alone "
+                      "(default: markdown)")  # fmt: skip
+    plan.add_argument("--job", help="with --format mermaid: this job's diagram, changed or not (default: all "
+                      "changed jobs)")  # fmt: skip
     config = sub.add_parser("config", help="set a stack config value (secrets encrypted)")
     config.add_argument("action", choices=["set"], help="what to do (only set)")
     config.add_argument("key", help="the config key, e.g. bcs:endpoint")
@@ -102,7 +109,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "plan":
         from provider.gitops.review import run_plan
 
-        return run_plan(cwd, args.stack, args.base, as_json=args.json)
+        return run_plan(cwd, args.stack, args.base, as_json=args.json, fmt=args.format, job=args.job)
     if args.command == "config":
         from provider.driver.project import load_project, qualify, set_stack_config
 
@@ -114,7 +121,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _deploy(args: argparse.Namespace, cwd: Path) -> int:
     from provider.driver import deploy
-    from provider.driver.render import outputs_text, preview_text, summary
+    from provider.driver.render import outputs_text, preview_text, result_summary
 
     out = sys.stderr if args.json else sys.stdout
 
@@ -142,9 +149,9 @@ def _deploy(args: argparse.Namespace, cwd: Path) -> int:
     if preview:
         echo(preview_text(outcome.steps))
     else:
-        echo(summary(outcome.steps).replace(" to ", " "))
+        echo(result_summary(outcome.steps))
     text = outputs_text(outcome.outputs)
-    if text and not outcome.error:
+    if text and not outcome.error and not args.suppress_outputs:
         echo(text)
     return _finish(args, outcome, echo)
 

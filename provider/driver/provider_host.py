@@ -74,7 +74,9 @@ class ProviderHost:
             p for p in (str(cwd), full_env.get("PYTHONPATH", "")) if p
         )
         self._proc = subprocess.Popen(
-            [python or sys.executable, "-m", "pulumi.dynamic"],
+            # -u: the host prints its port on stdout, which is a pipe here; block-buffered (no
+            # PYTHONUNBUFFERED in a plain shell) the line would never come and this would hang.
+            [python or sys.executable, "-u", "-m", "pulumi.dynamic"],
             cwd=cwd,
             env=full_env,
             stdout=subprocess.PIPE,

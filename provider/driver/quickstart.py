@@ -1,12 +1,15 @@
 """``python -m provider.driver.quickstart up|down|status`` — the README's main command (``make up``).
 
 ``up``: build ``worker.tar.gz`` from ``stacks/packages/worker/``, start ``bcsd serve`` on
-127.0.0.1 (port ``BCS_DEV_PORT``, default 19080, matching ``stacks/Pulumi.dev.yaml``) with data
-dir ``.bcs/dev`` in the background (pid in ``.bcs/dev/bcsd.pid``), upload the package and the
-input, deploy the ``dev`` stack (the real ``pulumi up`` when ``pulumi`` is on PATH or ``make pulumi``
-built it, else ``bcs-deploy up``; both on the file backend ``.bcs/pulumi``), then poll the jobs until they
-finish and show where their output is. Running it twice is fine: bcsd is reused, the deploy is
-a no-op. ``down`` stops bcsd by its PID. ``status`` says whether it runs and lists the jobs.
+127.0.0.1 (port ``BCS_DEV_PORT``, default 19080) with data dir ``.bcs/dev`` in the background
+unless the data dir's bcsd already runs (whatever its port: one bcsd per data dir, found through
+its lock ``.bcs/dev/bcsd.lock``), upload the package and the input, write ``.bcs/dev/env`` (endpoint,
+keys, backend, passphrase, for ``bcs-deploy``/``pulumi`` run by hand), deploy the ``dev`` stack (the
+real ``pulumi up`` when ``pulumi`` is on PATH or ``make pulumi`` built it, else ``bcs-deploy up``;
+both on the file backend ``.bcs/pulumi``), then poll the stack's own jobs (the checkpoint's, not
+whatever else the service holds) until they finish, say why one did not, and list the files they
+wrote. Running it twice is fine: bcsd is reused, the deploy is a no-op. ``down`` stops the data
+dir's bcsd by its PID. ``status`` says whether it runs and how the stack's jobs are.
 """
 
 from __future__ import annotations
@@ -14,15 +17,22 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from provider.client import BatchComputeClient
+from provider.driver import dev_service
+from provider.driver.dev_service import RunningBcsd
+from provider.driver.dev_stack import StackJob, output_files, stack_jobs
+from provider.errors import BatchComputeError
 
 DEFAULT_PORT = 19080
 STACK = "dev"
@@ -64,49 +74,37 @@ def build_package(root: Path) -> Path:
     return out
 
 
-def _pid(root: Path) -> int | None:
-    path = _data(root) / "bcsd.pid"
-    if not path.exists():
-        return None
+def _checkpoint(root: Path) -> Path:
+    from provider.driver.backend import StackPaths
+    from provider.driver.project import load_project
+
+    return StackPaths(root / ".bcs" / "pulumi", load_project(root).name, STACK).checkpoint
+
+
+def _display(root: Path, path: Path) -> str:
+    """``path`` as the user types it from the project folder (relative when inside it)."""
     try:
-        pid = int(path.read_text().strip())
-        os.kill(pid, 0)
-        return pid
-    except (ValueError, ProcessLookupError, PermissionError):
-        return None
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def start_bcsd(root: Path, url: str) -> None:
-    """Start bcsd in the background unless ours already runs; wait until it is healthy."""
+def start_bcsd(root: Path) -> RunningBcsd:
+    """The data dir's bcsd: the running one whatever its port, else a new one on ``BCS_DEV_PORT``."""
     data = _data(root)
-    if _pid(root) and _healthy(url):
-        print(f"bcsd already running (pid {_pid(root)}) at {url}")
-        return
-    if _healthy(url):
-        raise SystemExit(f"error: something else answers on {url}; set BCS_DEV_PORT to another port")
-    data.mkdir(parents=True, exist_ok=True)
-    log = open(data / "bcsd.log", "ab")  # noqa: SIM115 - handed to the child
-    env = {k: v for k, v in os.environ.items() if k not in ("BCS_ACCESS_KEY_ID", "BCS_ACCESS_KEY_SECRET")}
-    proc = subprocess.Popen(
-        [_bin("bcsd"), "serve", "--host", "127.0.0.1", "--port", str(_port()), "--data-dir", str(data)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
-    )
-    log.close()
-    (data / "bcsd.pid").write_text(f"{proc.pid}\n")
-    deadline = time.monotonic() + 30
-    while not _healthy(url):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            tail = (data / "bcsd.log").read_text(errors="replace")[-2000:]
-            raise SystemExit(f"error: bcsd did not start (see {data / 'bcsd.log'}):\n{tail}")
-        time.sleep(0.1)
-    print(f"bcsd started (pid {proc.pid}) at {url}, data in {data}")
+    server = dev_service.running(data)
+    if server is not None and not server.url:
+        raise SystemExit("error: a bcsd holds .bcs/dev/bcsd.lock but has not said where it listens yet "
+                         "(still starting?); try again in a moment")
+    if server is not None:
+        note = ""
+        if server.url != f"http://127.0.0.1:{_port()}":
+            note = f" (not BCS_DEV_PORT={_port()}: one bcsd per data dir; `make down` first to move it)"
+        print(f"bcsd already running (pid {server.pid}) at {server.url}{note}")
+        return server
+    server = dev_service.start(_bin("bcsd"), data, _port())
+    print(f"bcsd started (pid {server.pid}) at {server.url}, data in {_display(root, data)}")
+    return server
 
 
 def _credentials(root: Path) -> dict[str, str]:
@@ -161,17 +159,32 @@ def _recover_killed_run(pulumi: Path, root: Path, backend: Path, env: dict[str, 
                        check=True, stdout=subprocess.DEVNULL)
 
 
-def deploy(root: Path, env: dict[str, str]) -> int:
+def dev_env(root: Path, server: RunningBcsd) -> dict[str, str]:
+    """What a deployment of the dev stack needs in its environment: the running bcsd's URL and
+    keys, the file backend and the dev passphrase. Also kept in ``.bcs/dev/env`` (mode 0600, beside
+    ``credentials.json``) so ``bcs-deploy`` and ``pulumi`` run by hand reach the same bcsd."""
+    env = {
+        "BCS_ENDPOINT": server.url,
+        **_credentials(root),
+        "PULUMI_BACKEND_URL": f"file://{root / '.bcs' / 'pulumi'}",
+        "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", DEV_PASSPHRASE),
+    }
+    path = _data(root) / "env"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("# written by `make up`: source it to run bcs-deploy or pulumi against the dev bcsd\n")
+        fh.writelines(f"export {key}={shlex.quote(value)}\n" for key, value in env.items())
+    return env
+
+
+def deploy(root: Path, dev: dict[str, str]) -> int:
     """The real ``pulumi up`` when the CLI is available (unless ``BCS_OFFLINE=1``), else the
     offline driver; says which, and how to get the other. Both keep the stack in the same file
-    backend, ``.bcs/pulumi``, so either can take over from the other."""
+    backend, ``.bcs/pulumi``, so either can take over from the other. The engine's Outputs block
+    is left out: it holds the states at submission, which the live list after it replaces."""
     backend = root / ".bcs" / "pulumi"
     backend.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **env, "BCS_ENDPOINT": f"http://127.0.0.1:{_port()}"}
-    env.setdefault("PULUMI_CONFIG_PASSPHRASE", DEV_PASSPHRASE)
-    env.setdefault("PULUMI_BACKEND_URL", f"file://{backend}")
-    env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "1")
-    extra = ["--config", f"bcs:endpoint=http://127.0.0.1:{_port()}"] if _port() != DEFAULT_PORT else []
+    env = {**os.environ, **dev, "PULUMI_SKIP_UPDATE_CHECK": "1"}
     pulumi = None if os.environ.get("BCS_OFFLINE") else find_pulumi(root)
     if pulumi is not None:
         version = subprocess.run([str(pulumi), "version"], capture_output=True, text=True).stdout.strip()
@@ -183,99 +196,143 @@ def deploy(root: Path, env: dict[str, str]) -> int:
             cwd=root, env=env, check=False, stdout=subprocess.DEVNULL,
         )
         _recover_killed_run(pulumi, root, backend, env)
-        argv = [str(pulumi), "up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive", *extra]
+        argv = [str(pulumi), "up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive",
+                "--suppress-outputs"]
         return subprocess.run(argv, cwd=root, env=env).returncode
     why = "BCS_OFFLINE=1" if os.environ.get("BCS_OFFLINE") else "no Pulumi CLI found; `make pulumi` builds it"
     print(f"deploying with the offline driver bcs-deploy ({why})")
-    cmd = [sys.executable, "-m", "provider.driver.cli", "up", "--stack", STACK, "--yes", "--cwd", str(root)]
-    return subprocess.run(cmd + extra, env=env).returncode
+    cmd = [sys.executable, "-m", "provider.driver.cli", "up", "--stack", STACK, "--yes", "--cwd", str(root),
+           "--suppress-outputs"]
+    return subprocess.run(cmd, env=env).returncode
 
 
-def _jobs(url: str, env: dict[str, str]) -> list[dict]:
-    from provider.client import BatchComputeClient  # the provider's signed client
+def _client(server: RunningBcsd, env: dict[str, str]) -> BatchComputeClient:
     from provider.config import Settings
 
-    settings = Settings(url, "local", env["BCS_ACCESS_KEY_ID"], env["BCS_ACCESS_KEY_SECRET"])
-    with BatchComputeClient(settings) as client:
-        return list(client.list_jobs())
+    keys = (env["BCS_ACCESS_KEY_ID"], env["BCS_ACCESS_KEY_SECRET"])
+    return BatchComputeClient(Settings(server.url, "local", *keys))
 
 
-def wait_for_jobs(root: Path, url: str, env: dict[str, str], timeout: float = 300) -> bool:
-    """Poll until every job is terminal; print each state change; True when all Finished."""
-    seen: dict[str, str] = {}
+def _live(client: BatchComputeClient, job: StackJob) -> dict[str, Any]:
+    try:
+        return client.get_job(job.job_id)
+    except BatchComputeError as exc:  # released after success (410) or deleted behind our back (404)
+        state = "Finished" if exc.code == "InvalidResource.Released" else "Deleted"
+        return {"Id": job.job_id, "State": state, "Message": exc.message}
+
+
+def wait_for_jobs(client: BatchComputeClient, jobs: list[StackJob], timeout: float = 300) -> dict[str, dict]:
+    """Poll the stack's own jobs until each is terminal, printing each state change; their last
+    answers by name (a job still running at ``timeout`` keeps its non-terminal state)."""
+    seen: dict[str, dict] = {}
     deadline = time.monotonic() + timeout
     while True:
-        jobs = _jobs(url, env)
         for job in jobs:
-            state = job.get("State", "?")
-            if seen.get(job["Id"]) != state:
-                seen[job["Id"]] = state
-                print(f"  {job.get('Name')}: {state}  ({job['Id']})", flush=True)
-        if jobs and all(j.get("State") in TERMINAL for j in jobs):
-            return all(j.get("State") == "Finished" for j in jobs)
+            live = _live(client, job)
+            if (seen.get(job.name) or {}).get("State") != live.get("State"):
+                print(f"  {job.name}: {live.get('State')}  ({job.job_id})", flush=True)
+            seen[job.name] = live
+        if all(j.get("State") in TERMINAL | {"Deleted"} for j in seen.values()):
+            return seen
         if time.monotonic() > deadline:
             print("  (still running; `make status` shows them later)")
-            return False
+            return seen
         time.sleep(0.5)
 
 
-def show_outputs(root: Path) -> None:
-    oss = _data(root) / "oss" / BUCKET
-    print("\nOutput (local object store, oss://bcs-dev/... = .bcs/dev/oss/bcs-dev/...):")
-    for path in sorted(oss.rglob("*")):
-        if path.is_file() and "packages" not in path.parts and "input" not in path.parts:
-            rel = path.relative_to(_data(root) / "oss")
-            print(f"  {path.relative_to(root)}    bcsd oss --data-dir .bcs/dev cat oss://{rel}")
+def _bcsd_command(root: Path) -> str:
+    """How to run bcsd from the project folder, as printed: the virtualenv's, by its path."""
+    return _display(root, Path(_bin("bcsd")))
+
+
+def why_not_finished(client: BatchComputeClient, job: StackJob, live: dict[str, Any]) -> str:
+    """One line: which job, its state, and the failing task/instance with exit code and error."""
+    from provider.waiting import failure_detail
+
+    state = live.get("State")
+    if state == "Failed":
+        return f"job {job.name} ({job.job_id}) Failed: {failure_detail(client, live)}"
+    detail = f": {live['Message']}" if live.get("Message") else ""
+    return f"job {job.name} ({job.job_id}) is {state}{detail}"
+
+
+def show_outputs(root: Path, jobs: list[StackJob], live: dict[str, dict]) -> None:
+    """The stack's jobs with their live state, and the files each wrote, with a command that prints one."""
+    oss = _data(root) / "oss"
+    bcsd = _bcsd_command(root)
+    data = _display(root, _data(root))
+    print(f"\nOutputs (local object store: oss://bucket/key is {data}/oss/bucket/key):")
+    for job in jobs:
+        print(f"  {job.name}: {(live.get(job.name) or {}).get('State', '?')}  ({job.job_id})")
+        for url in output_files(oss, job):
+            print(f"    {bcsd} oss --data-dir {data} cat {url}")
 
 
 def up(root: Path) -> int:
-    url = f"http://127.0.0.1:{_port()}"
     package = build_package(root)
     print(f"built {package.relative_to(root)} from stacks/packages/worker/")
-    start_bcsd(root, url)
-    env = _credentials(root)
+    server = start_bcsd(root)
+    env = dev_env(root, server)
     _oss_cp(root, package, f"oss://{BUCKET}/packages/worker.tar.gz")
     _oss_cp(root, root / "stacks" / "packages" / "worker" / "input.txt", f"oss://{BUCKET}/testJob/input/input.txt")
     code = deploy(root, env)
     if code != 0:
         print("error: the deployment failed (see above)", file=sys.stderr)
         return code
-    print("\nJobs:")
-    ok = wait_for_jobs(root, url, env)
-    show_outputs(root)
-    print(f"\nbcsd keeps running in the background (pid {_pid(root)}); stop it with: make down")
-    return 0 if ok else 1
+    jobs = stack_jobs(_checkpoint(root))
+    print("\nJobs of the stack:")
+    with _client(server, env) as client:
+        live = wait_for_jobs(client, jobs)
+        unfinished = [j for j in jobs if live[j.name].get("State") != "Finished"]
+        failed = [why_not_finished(client, j, live[j.name]) for j in unfinished]
+    show_outputs(root, jobs, live)
+    print(f"\nbcsd keeps running in the background (pid {server.pid}) at {server.url}; "
+          "stop it with: make down")
+    env_file = _display(root, _data(root) / "env")
+    deploy_cmd = _display(root, Path(_bin("bcs-deploy")))
+    print(f"bcs-deploy by hand: . {env_file} && {deploy_cmd} preview --stack dev")
+    for line in failed:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def down(root: Path) -> int:
-    pid = _pid(root)
-    if pid is None:
+    server = dev_service.running(_data(root))
+    if server is None:
         print("bcsd is not running")
         return 0
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    (_data(root) / "bcsd.pid").unlink(missing_ok=True)
-    print(f"bcsd stopped (pid {pid})")
+    if server.pid <= 0:
+        print("error: bcsd is still starting (its lock is held, its pid not yet written); try again",
+              file=sys.stderr)
+        return 1
+    dev_service.stop(server)
+    print(f"bcsd stopped (pid {server.pid}, {server.url})")
     return 0
 
 
 def status(root: Path) -> int:
-    url = f"http://127.0.0.1:{_port()}"
-    pid = _pid(root)
-    if pid is None or not _healthy(url):
+    """Whether the data dir's bcsd runs (whatever its port) and the stack's jobs; 1 when it does
+    not run or a job of the stack did not finish (each with why)."""
+    server = dev_service.running(_data(root))
+    if server is None or not dev_service.healthy(server.url):
         print("bcsd is not running (start it with: make up)")
         return 1
-    print(f"bcsd running (pid {pid}) at {url}")
-    for job in _jobs(url, _credentials(root)):
-        print(f"  {job.get('Name')}: {job.get('State')}  ({job['Id']})")
-    return 0
+    print(f"bcsd running (pid {server.pid}) at {server.url}")
+    jobs = stack_jobs(_checkpoint(root))
+    if not jobs:
+        print("  the dev stack has no jobs yet (make up deploys it)")
+        return 0
+    env = _credentials(root)
+    problems = []
+    with _client(server, env) as client:
+        for job in jobs:
+            live = _live(client, job)
+            print(f"  {job.name}: {live.get('State')}  ({job.job_id})")
+            if live.get("State") in ("Failed", "Stopped", "Deleted"):
+                problems.append(why_not_finished(client, job, live))
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as exc:
         print(f"error: {' '.join(map(str, exc.cmd))} failed with code {exc.returncode}", file=sys.stderr)
         return 1
-    except (OSError, httpx.HTTPError) as exc:
+    except (OSError, httpx.HTTPError, BatchComputeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

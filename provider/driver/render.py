@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from provider.driver.steps import UNKNOWN, Step
+from provider.driver.steps import UNKNOWN, Step, as_engine_shows
 
 SYMBOL = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " ", "refresh": "~"}
 VERB = {
@@ -23,6 +23,7 @@ def short(value: Any) -> str:
     """A value on one line, unknowns as ``output<unknown>``, long values cut."""
     if value == UNKNOWN:
         return "output<unknown>"
+    value = as_engine_shows(value)
     text = json.dumps(value, sort_keys=True, default=str) if not isinstance(value, str) else json.dumps(value)
     text = text.replace(json.dumps(UNKNOWN), "output<unknown>")
     return text if len(text) <= 100 else text[:97] + "..."
@@ -67,6 +68,20 @@ def summary(steps: list[Step]) -> str:
     return "Resources: " + (", ".join(parts) if parts else "no resources")
 
 
+def result_summary(steps: list[Step]) -> str:
+    """The summary after a run: what was done, in the past tense, and what failed, so a run that
+    stopped at a failed step never reads like a success (``Resources: 1 created, 1 failed (q create)``)."""
+    done = Counter(s.op for s in steps if not s.error)
+    failed = [s for s in steps if s.error]
+    ops = ("create", "update", "replace", "delete", "refresh")
+    parts = [f"{done[op]} {VERB[op][1]}" for op in ops if done[op]]
+    if done["same"]:
+        parts.append(f"{done['same']} unchanged")
+    if failed:
+        parts.append(f"{len(failed)} failed ({', '.join(f'{s.name} {s.op}' for s in failed)})")
+    return "Resources: " + (", ".join(parts) if parts else "no resources")
+
+
 def progress_line(step: Step, phase: str) -> str | None:
     """A line while deploying; None when there is nothing worth saying."""
     if step.op == "same":
@@ -82,9 +97,23 @@ def progress_line(step: Step, phase: str) -> str | None:
 
 
 def outputs_text(outputs: dict[str, Any]) -> str:
+    """The stack outputs in full, nested values indented one key per line as the Pulumi CLI
+    prints them (never cut: an output is what a user comes to read)."""
     if not outputs:
         return ""
-    lines = ["Outputs:"]
-    for key in sorted(outputs):
-        lines.append(f"    {key}: {short(outputs[key])}")
-    return "\n".join(lines)
+    return "\n".join(["Outputs:", *_value_lines(outputs, "    ")])
+
+
+def _value_lines(value: dict[str, Any], indent: str) -> list[str]:
+    lines = []
+    width = max((len(str(k)) for k in value), default=0)
+    for key in sorted(value):
+        item = value[key]
+        label = f"{indent}{str(key).ljust(width)}: "
+        if isinstance(item, dict) and item:
+            lines += [label + "{", *_value_lines(item, indent + "    "), indent + "}"]
+        elif item == UNKNOWN:
+            lines.append(label + "output<unknown>")
+        else:
+            lines.append(label + json.dumps(as_engine_shows(item), sort_keys=True, default=str))
+    return lines

@@ -56,11 +56,24 @@ class Step:
             "replaces": list(self.replaces),
             "deleteBeforeReplace": self.delete_before_replace,
             "changes": [
-                {"path": c.path, "old": c.old, "new": c.new, "replaces": c.replaces, "reason": c.reason}
+                {"path": c.path, "old": as_engine_shows(c.old), "new": as_engine_shows(c.new),
+                 "replaces": c.replaces, "reason": c.reason}
                 for c in self.changes
             ],
             **({"error": self.error} if self.error else {}),
         }
+
+
+def as_engine_shows(value: Any) -> Any:
+    """``value`` with integral floats as ints, at any depth. Numbers cross gRPC as protobuf doubles,
+    so ``Priority: 1`` comes back as ``1.0``; the Pulumi engine prints it as ``1``, and so do we."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: as_engine_shows(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_engine_shows(v) for v in value]
+    return value
 
 
 def _join(prefix: str, key: str) -> str:

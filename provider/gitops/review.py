@@ -10,18 +10,29 @@ git failed.
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from provider.driver.project import ProjectError, load_project
+from provider.gitops.dag_picture import job_mermaid
 from provider.gitops.masking import mask_value
 from provider.gitops.sources import check_revision, fs_source, git_source, repo_root
-from provider.gitops.specs import SpecError, StackSettings, load_stack_specs
+from provider.gitops.specs import SpecError, StackSettings, StackSpecs, load_stack_specs
+from provider.planner import Plan
 
 EXIT_OK, EXIT_ERROR, EXIT_DESTRUCTIVE = 0, 1, 2
 WORDS = {"create": "create", "update": "update in place", "replace": "**replace**", "delete": "**release**"}
+#: the footer's sentence per destructive action, so a pure release never promises a re-submission
+FOOTERS = {
+    "replace": "**This change replaces resources**: a replaced job that is still running is stopped, "
+               "deleted and submitted again; a replaced cluster is created anew before the old one goes.",
+    "delete": "**This change releases resources**: a released job that is still running is stopped, then "
+              "deleted with any VMs it keeps; a released cluster is deleted. Nothing is submitted again.",
+}
 
 
 def _settings(text: str | None, project: str) -> StackSettings:
@@ -42,10 +53,19 @@ def _short(path: str, value: Any) -> str:
     return "`" + (text if len(text) <= 80 else text[:77] + "...") + "`"
 
 
-def plan_markdown(cwd: Path, stack: str, base: str) -> tuple[str, int]:
-    """The Markdown comment and the exit code."""
-    from provider.planner import plan_cluster, plan_job
+@dataclass(frozen=True)
+class ResourcePlan:
+    """What the change does to one job or cluster: both wire specs and the planner's plan."""
 
+    kind: str
+    name: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    plan: Plan
+
+
+def _load(cwd: Path, stack: str, base: str) -> tuple[str, StackSpecs, StackSpecs]:
+    """The title, the specs at ``base`` and in the working tree (raises SpecError for the latter)."""
     project = load_project(cwd)
     repo = repo_root(cwd)
     check_revision(repo, base)
@@ -59,15 +79,16 @@ def plan_markdown(cwd: Path, stack: str, base: str) -> tuple[str, int]:
             f"no stack named '{stack}': {config_rel} exists neither at {base} nor in the working tree"
         )
     title = f"### BatchCompute plan for stack `{stack}` (against `{base}`)"
-    try:
-        settings = _settings(head_config, project.name)
-        new = load_stack_specs(*fs_source(project.main), settings, f"{program_rel}/")
-    except SpecError as exc:
-        lines = [title, "", "The specs of this change are invalid:", ""]
-        lines += [f"- `{p.file}` at `{p.path or '(file)'}`: {p.message}" for p in exc.problems]
-        return "\n".join(lines) + "\n", EXIT_ERROR
+    new = load_stack_specs(*fs_source(project.main), _settings(head_config, project.name), f"{program_rel}/")
     old = load_stack_specs(base_read, base_list, _settings(base_config, project.name), validate=False)
-    rows, destructive = [], False
+    return title, old, new
+
+
+def resource_plans(old: StackSpecs, new: StackSpecs, include_same: bool = False) -> list[ResourcePlan]:
+    """Clusters, then jobs, each by name, that the change touches (all of them with ``include_same``)."""
+    from provider.planner import plan_cluster, plan_job
+
+    plans = []
     for kind, olds, news, planner in (
         ("Cluster", old.clusters, new.clusters, plan_cluster),
         ("Job", old.jobs, new.jobs, plan_job),
@@ -76,30 +97,80 @@ def plan_markdown(cwd: Path, stack: str, base: str) -> tuple[str, int]:
             before = olds[name].body if name in olds else None
             after = news[name].body if name in news else None
             plan = planner(before, after)
-            if plan.action == "same":
-                continue
-            destructive |= plan.action in ("replace", "delete")
-            rows.append(f"#### {kind} `{name}`: {WORDS[plan.action]}")
-            for change in plan.changes if plan.action in ("update", "replace") else ():
-                old, new_value = _short(change.path, change.old), _short(change.path, change.new)
-                line = f"- `{change.path}`: {old} → {new_value}"
-                if change.action == "replace":
-                    line += f" — replace: {change.reason}"
-                rows.append(line)
-            if plan.action == "replace":
-                order = "delete before create" if plan.delete_before_replace else "create before delete"
-                rows.append(f"- forced by: {', '.join(f'`{r}`' for r in plan.replaces)} ({order})")
-            rows.append("")
-    if not rows:
+            if plan.action != "same" or include_same:
+                plans.append(ResourcePlan(kind, name, before, after, plan))
+    return plans
+
+
+def _picture(rp: ResourcePlan) -> str:
+    return job_mermaid(rp.before, rp.after, [c.path for c in rp.plan.changes])
+
+
+def _exit(plans: list[ResourcePlan]) -> int:
+    return EXIT_DESTRUCTIVE if any(rp.plan.action in ("replace", "delete") for rp in plans) else EXIT_OK
+
+
+def _rows(rp: ResourcePlan) -> list[str]:
+    plan = rp.plan
+    rows = [f"#### {rp.kind} `{rp.name}`: {WORDS[plan.action]}"]
+    for change in plan.changes if plan.action in ("update", "replace") else ():
+        old, new_value = _short(change.path, change.old), _short(change.path, change.new)
+        line = f"- `{change.path}`: {old} → {new_value}"
+        if change.action == "replace":
+            line += f" — replace: {change.reason}"
+        rows.append(line)
+    if plan.action == "replace":
+        order = "delete before create" if plan.delete_before_replace else "create before delete"
+        rows.append(f"- forced by: {', '.join(f'`{r}`' for r in plan.replaces)} ({order})")
+    if rp.kind == "Job":  # GitHub renders it as the job's DAG, the change marked on it
+        rows += ["", "```mermaid", _picture(rp).rstrip("\n"), "```"]
+    return [*rows, ""]
+
+
+def plan_markdown(cwd: Path, stack: str, base: str) -> tuple[str, int]:
+    """The Markdown comment and the exit code."""
+    try:
+        title, old, new = _load(cwd, stack, base)
+    except SpecError as exc:
+        lines = [f"### BatchCompute plan for stack `{stack}` (against `{base}`)", "",
+                 "The specs of this change are invalid:", ""]
+        for p in exc.problems:
+            lines.append(f"- `{p.file}`" + (f" at `{p.path}`" if p.path else "") + f": {p.message}")
+        return "\n".join(lines) + "\n", EXIT_ERROR
+    plans = resource_plans(old, new)
+    if not plans:
         return f"{title}\n\nNo changes.\n", EXIT_OK
-    footer = (
-        "**This change replaces or releases resources** (running jobs are stopped and re-submitted)."
-        if destructive else "Nothing is replaced or released."
-    )
-    return "\n".join([title, "", *rows, footer]) + "\n", EXIT_DESTRUCTIVE if destructive else EXIT_OK
+    rows = [row for rp in plans for row in _rows(rp)]
+    destructive = {rp.plan.action for rp in plans}
+    footer = " ".join(FOOTERS[action] for action in ("replace", "delete") if action in destructive)
+    footer = footer or "Nothing is replaced or released."
+    return "\n".join([title, "", *rows, footer]) + "\n", _exit(plans)
 
 
-def run_plan(cwd: Path, stack: str, base: str, as_json: bool = False) -> int:
-    text, code = plan_markdown(cwd, stack, base)
-    print(json.dumps({"markdown": text, "exit": code}) if as_json else text)
+def plan_mermaid(cwd: Path, stack: str, base: str, job: str | None = None) -> tuple[str, int]:
+    """The diagrams alone: each changed job's, after a ``%% Job <name>: <action>`` line; with
+    ``job``, exactly that job's diagram, changed or not. Invalid specs raise SpecError."""
+    _title, old, new = _load(cwd, stack, base)
+    plans = [rp for rp in resource_plans(old, new, include_same=job is not None) if rp.kind == "Job"]
+    if job is not None:
+        chosen = [rp for rp in plans if rp.name == job]
+        if not chosen:
+            raise ProjectError(f"no job named '{job}' in stack '{stack}' at {base} or in the working tree")
+        return _picture(chosen[0]), _exit(chosen)
+    blocks = [f"%% Job {rp.name}: {rp.plan.action}\n{_picture(rp)}" for rp in plans]
+    return "\n".join(blocks), _exit(resource_plans(old, new))
+
+
+def run_plan(cwd: Path, stack: str, base: str, as_json: bool = False, fmt: str = "markdown",
+             job: str | None = None) -> int:
+    """Print the plan (Markdown, or the Mermaid diagrams alone) and return its exit code."""
+    if fmt == "mermaid":
+        try:
+            text, code = plan_mermaid(cwd, stack, base, job)
+        except SpecError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        text, code = plan_markdown(cwd, stack, base)
+    print(json.dumps({"markdown" if fmt == "markdown" else fmt: text, "exit": code}) if as_json else text)
     return code

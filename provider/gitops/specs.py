@@ -10,6 +10,8 @@ Per-stack config (``Pulumi.<stack>.yaml``, project namespace), all optional:
     jobs: [testJob, ...]         which job files this stack deploys (default: all)
     clusters: [...]              which cluster files (default: all)
     vars: {bucket: ...}          ``${bucket}`` in any spec string is replaced by the value
+    extensionKeys: [DAG.Tasks.*.Bootstrap]   keys no API schema row knows, allowed on purpose
+                                 (any other unknown key is an error: see strict_keys.py)
     overrides:                   deep-merged into the specs: priorities, cluster sizes, ...
       jobs: {testJob: {Priority: 5}}
       clusters: {workers: {Groups: {group: {DesiredVMCount: 3}}}}
@@ -30,6 +32,7 @@ from typing import Any
 import yaml
 
 from api import check_cluster, check_job
+from provider.gitops.strict_keys import spec_unknown_keys
 
 CLUSTER_REF = "cluster:"
 JOB_DIR = "specs/jobs"
@@ -96,6 +99,7 @@ class StackSettings:
     clusters: list[str] | None = None
     vars: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extension_keys: list[str] = field(default_factory=list)
 
     @classmethod
     def from_config(cls, get: Callable[[str], str | None]) -> StackSettings:
@@ -115,6 +119,7 @@ class StackSettings:
             clusters=obj("clusters"),
             vars={str(k): str(v) for k, v in (obj("vars") or {}).items()},
             overrides=obj("overrides") or {},
+            extension_keys=[str(k) for k in obj("extensionKeys") or []],
         )
 
 
@@ -186,12 +191,20 @@ def load_stack_specs(
             try:
                 body = yaml.safe_load(text)
             except yaml.YAMLError as exc:
-                problems.append(SpecProblem(display, "", f"not valid YAML: {exc}".replace("\n", " ")))
+                problems.append(yaml_problem(display, text, exc))
                 continue
             if not isinstance(body, dict):
                 problems.append(SpecProblem(display, "", "must be a mapping of the API's fields"))
                 continue
-            body = deep_merge(body, (settings.overrides.get(kind) or {}).get(name) or {})
+            override = (settings.overrides.get(kind) or {}).get(name) or {}
+            if validate:
+                allowed = settings.extension_keys
+                problems += [SpecProblem(display, u.path, u.message())
+                             for u in spec_unknown_keys(kind, body, allowed)]
+                if isinstance(override, dict):
+                    problems += [SpecProblem(f"bcs-gitops:overrides.{kind}.{name}", u.path, u.message())
+                                 for u in spec_unknown_keys(kind, override, allowed)]
+            body = deep_merge(body, override)
             body = substitute(body, settings.vars)
             problems += [SpecProblem(display, p, f"unknown variable ${{{v}}}") for p, v in _unresolved(body)]
             target[name] = Spec(name, display, body)
@@ -200,6 +213,20 @@ def load_stack_specs(
     if problems:
         raise SpecError(problems)
     return out
+
+
+def yaml_problem(display: str, text: str, exc: yaml.YAMLError) -> SpecProblem:
+    """A YAML syntax error as the file, the line and column (1-based), what is wrong and the
+    offending line itself, instead of the parser's multi-line report flattened into one line."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return SpecProblem(display, "", f"not valid YAML: {problem}")
+    lines = text.splitlines()
+    offending = lines[mark.line].strip() if 0 <= mark.line < len(lines) else ""
+    shown = f": `{offending}`" if offending else ""
+    where = f"{display}:{mark.line + 1}:{mark.column + 1}"
+    return SpecProblem(where, "", f"not valid YAML: {problem}{shown}")
 
 
 def _validate(specs: StackSpecs) -> list[SpecProblem]:

@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from api import canonical_cluster, parse_cluster, parse_modify_cluster
+from api import canonical_cluster, cluster_instance_type_errors, parse_cluster, parse_modify_cluster
 from api.errors import error
 from service import render
 from service.cluster_vms import delete_vm, recreate_vm, visible
 from service.clusters import create_named_cluster, in_use_error, jobs_using, modify_cluster
+from service.config import INSTANCE_TYPES
 from service.idempotency import replayed
 from service.jobs import next_seq, spec_hash
 from service.routes.common import idempotent_token, page, read_json, rt
@@ -34,6 +35,9 @@ async def create_cluster(request: Request) -> JSONResponse:
     token = idempotent_token(request)
     body = await read_json(request)
     model = parse_cluster(body)
+    # only a type this service offers (its /available table) can ever run (issue 13)
+    for refused in cluster_instance_type_errors(body, INSTANCE_TYPES) if isinstance(body, dict) else ():
+        raise refused
     canonical = canonical_cluster(model)
     digest = spec_hash(canonical)
     with r.engine.begin() as conn:

@@ -366,3 +366,35 @@ def test_idempotent_token(token: str, ok: bool) -> None:
         with pytest.raises(ApiError) as info:
             check_idempotent_token(token)
         assert info.value.code == "InvalidIdempotentToken"
+
+
+def test_independent_problems_are_reported_together() -> None:
+    """A bad Dependencies entry and a missing cluster are reported beside errors inside the tasks
+    (issue 13): they need only the task names and the two cluster keys. The service's first error
+    stays the first error of the tasks."""
+    body = {
+        "Name": "j", "Type": "DAG",
+        "DAG": {
+            "Tasks": {"a": _task(InstanceCount="two", ClusterId="cls-1"), "b": _task(Timeout=-1)},
+            "Dependencies": {"a": ["ghost"]},
+        },
+    }
+    got = {(e.path, e.code) for e in check_job(body)}
+    assert got == {
+        ("DAG.Tasks.a.InstanceCount", "InvalidInstanceCount"),
+        ("DAG.Tasks.b.Timeout", "InvalidTimeout"),
+        ("DAG.Tasks.b.ClusterId", "MissingClusterId"),
+        ("DAG.Dependencies.a.0", "InvalidDependencies.a.value"),
+    }
+    assert _first(body).code == "InvalidInstanceCount"
+
+
+def test_a_cycle_is_checked_only_once_dependencies_name_declared_tasks() -> None:
+    """The one check that needs another first: a cycle through an undeclared task is not a cycle."""
+    body = {"Name": "j", "Type": "DAG", "DAG": {
+        "Tasks": {"a": _task(ClusterId="cls-1"), "b": _task(ClusterId="cls-1")},
+        "Dependencies": {"a": ["b"], "b": ["a", "ghost"]},
+    }}
+    assert [e.code for e in check_job(body)] == ["InvalidDependencies.b.value"]
+    body["DAG"]["Dependencies"]["b"] = ["a"]
+    assert [e.code for e in check_job(body)] == ["BadDAG"]

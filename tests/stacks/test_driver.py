@@ -11,6 +11,8 @@ import os
 import threading
 from pathlib import Path
 
+import yaml
+
 from provider.driver.backend import StackPaths
 from provider.driver.locks import locked
 
@@ -50,7 +52,7 @@ def test_update_and_replace_orders(toy: ToyProject) -> None:
     toy.items({"a": {"kind": "small", "size": 5}, "b": {"kind": "large", "size": 2, "parent": "a"}})
     preview = toy.deploy("preview", "--stack", "dev")
     assert "~ a (pulumi-python:dynamic/toy:Toy) update" in preview.out
-    assert "~ size: 1.0 => 5.0" in preview.out
+    assert "~ size: 1 => 5" in preview.out
     assert "+- b (pulumi-python:dynamic/toy:Toy) replace [create-before-delete]" in preview.out
     assert "replace: kind changed" in preview.out
 
@@ -154,6 +156,8 @@ def test_provider_error_is_one_clear_line(toy: ToyProject) -> None:
     assert result.code == 1
     assert "error: q (create): QuotaExhausted.MaxJobCount: The job count quota is exhausted." in result.err
     assert "Traceback" not in result.err + result.out
+    # the summary says what was done and what failed; it never reads like a success
+    assert "Resources: 1 created, 1 failed (q create)" in result.out, result.out
     # the step that succeeded before the failure is in the state
     assert "::a" in toy.state_text()
 
@@ -178,3 +182,19 @@ def test_unknown_stack_is_a_clear_error(toy: ToyProject) -> None:
     assert result.code == 1
     assert "no stack named 'nosuch'" in result.err and "Traceback" not in result.err
     assert not (toy.checkpoint.parent / "nosuch.json").exists()
+
+
+def test_outputs_are_printed_whole_or_not_at_all(toy: ToyProject) -> None:
+    """A long or nested output is never cut (it is what the user came to read); --suppress-outputs
+    leaves the block out."""
+    greeting = "hello " + "x" * 150 + " end"
+    (toy.root / "Pulumi.dev.yaml").write_text(
+        yaml.safe_dump({"config": {"toy:dir": str(toy.data), "toy:greeting": greeting}})
+    )
+    toy.items({"a": {"kind": "small", "size": 1}})
+    up = toy.deploy("up", "--stack", "dev", "--yes")
+    assert up.code == 0, up.err
+    assert f'greeting: "{greeting}"' in up.out
+    quiet = toy.deploy("up", "--stack", "dev", "--yes", "--suppress-outputs")
+    assert quiet.code == 0 and "Resources: 1 unchanged" in quiet.out
+    assert "Outputs:" not in quiet.out and greeting not in quiet.out

@@ -142,6 +142,12 @@ def test_lifecycle_through_the_driver(
     project.spec("jobs", "gone", None)
     overrides = {"clusters": {"pool": {"Groups": {"g": {"DesiredVMCount": 2}}}}}
     project.config({"bcs:endpoint": service.url, "bcs:region": "local", "bcs-gitops:overrides": overrides})
+    preview = project.deploy("preview")
+    assert preview.code == 0, preview.err
+    # integers stay integers, as the engine prints them (they cross gRPC as doubles)
+    assert "~ Priority: 1 => 5" in preview.out, preview.out
+    assert "~ Groups.g.DesiredVMCount: 1 => 2" in preview.out, preview.out
+    assert ".0 =>" not in preview.out and "=> 5.0" not in preview.out
     changed = project.deploy("up", "--yes", "--json")
     ops = changed.ops()
     assert ops == {
@@ -154,6 +160,8 @@ def test_lifecycle_through_the_driver(
     }
     steps = {s["name"]: s for s in changed.json()["steps"]}
     assert steps["cmd"]["deleteBeforeReplace"] is True and steps["cmd"]["replaces"] == ["DAG"]
+    (priority,) = [c for c in steps["prio"]["changes"] if c["path"] == "Priority"]
+    assert (priority["old"], priority["new"]) == (1, 5) and type(priority["new"]) is int  # --json too
     assert "replacing" in changed.err
     new_jobs, new_clusters = project.ids(changed)
     assert new_clusters["pool"] == pool_id

@@ -160,7 +160,8 @@ def start_bcsd(
         host="127.0.0.1",
         port=port,
         key_id="" if generate_credentials else "LTAItest" + secrets.token_hex(4),
-        secret="" if generate_credentials else secrets.token_urlsafe(18),
+        # never a leading '-': the engine suite passes it to `pulumi config set --secret` as an argument
+        secret="" if generate_credentials else "s" + secrets.token_urlsafe(18),
         data_dir=data_dir,
         pid=0,
         options=dict(options),
