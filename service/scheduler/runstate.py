@@ -32,11 +32,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.states import ACTIVE_STATES
 from service.executors.base import InstanceKey
 from service.scheduler.core import JobView
 from service.scheduler.waiting import WaitIndex
-
-ACTIVE = ("Waiting", "Running")
 
 #: (job id, task name, instance index)
 SlotKey = tuple[str, str, int]
@@ -107,7 +106,7 @@ class RunState:
 
     def settle(self, view: JobView) -> None:
         """After an event: keep the view while the job is active, forget it once it ended."""
-        if view.state not in ACTIVE:
+        if view.state not in ACTIVE_STATES:
             self.forget(view.id)
 
     def set_spec(self, job_id: str, spec: dict[str, Any]) -> None:
@@ -210,7 +209,7 @@ class RunState:
         if set(self.specs) != set(self.views):
             raise InvariantBroken(f"1: specs {sorted(set(self.specs) ^ set(self.views))} without a view")
         for job_id, view in self.views.items():
-            if view.id != job_id or view.state not in ACTIVE:
+            if view.id != job_id or view.state not in ACTIVE_STATES:
                 raise InvariantBroken(f"1: view {job_id} is {view.id} in state {view.state}")
             if job_id in self.stale:
                 raise InvariantBroken(f"6: stale job {job_id} has a view")
