@@ -6,7 +6,7 @@ provider-only keys), so :data:`SERVER_OWNED` can strip them by name before any d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 JOB_OUTPUTS: tuple[str, ...] = (
@@ -102,7 +102,7 @@ def _task_output(name: str, spec_task: Mapping[str, Any], live: Mapping[str, Any
 
 
 def job_outputs(
-    job: Mapping[str, Any], tasks: list[Mapping[str, Any]], spec: Mapping[str, Any]
+    job: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]], spec: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Outputs of a live job: GetJob + ListTasks, joined with the spec's per-task AutoClusters."""
     spec_tasks = ((spec.get("DAG") or {}).get("Tasks") or {}) if isinstance(spec, Mapping) else {}

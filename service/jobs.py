@@ -85,7 +85,9 @@ def accept_job(
             upstream.setdefault(down, []).append(up)
     now = time.time()
     job_id = new_job_id()
-    task_rows, inst_rows, task_views = [], [], {}
+    task_rows: list[dict[str, Any]] = []
+    inst_rows: list[dict[str, Any]] = []
+    task_views: dict[str, core.TaskView] = {}
     checked: set[str] = set()
     for ordinal, (name, model) in enumerate(job.dag.tasks.items()):
         spec = tasks_spec[name]

@@ -4,7 +4,7 @@ every task has a cluster that takes effect (reference §12 #10)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 from api.errors import ApiError, error
 
@@ -72,7 +72,7 @@ def check_dag(dag: dict[str, Any], param: str, path: str) -> Iterator[ApiError]:
             yield error("bad_dag", dpath, cycle=" -> ".join(cycle))
 
 
-def auto_cluster_in_use(auto: Any) -> bool:
+def auto_cluster_in_use(auto: Any) -> TypeGuard[dict[str, Any]]:
     """An AutoCluster someone filled in: it names an instance type or an image.
 
     The SDK materialises ``{"InstanceType": "", "ECSImageId": "", …}`` on mere attribute access,

@@ -227,7 +227,7 @@ class Scheduler:
             turn_started = time.perf_counter()
             try:
                 done, launches, exits = self.turn(batch)
-            except (*STORE_ERRORS, LostWrite, LostSlot):  # the store failed: the batch is retried
+            except STORE_ERRORS + (LostWrite, LostSlot):  # the store failed: the batch is retried
                 log.warning("scheduler turn not committed; its events go back to the inbox", exc_info=True)
                 self._inbox[:0] = batch
                 await asyncio.sleep(0.05)

@@ -223,7 +223,7 @@ class Ownership:
         """Replace our view with the store's; cancel attempts the store no longer runs."""
         row = repo.get_job(conn, job_id)
         view = load_view(conn, job_id) if row is not None else None
-        if view is None or view.state not in ACTIVE_STATES:
+        if row is None or view is None or view.state not in ACTIVE_STATES:
             self._let_go(job_id)
             if row is not None:  # ended while we held it: release it for a later start anywhere
                 leases.write(conn, job_id, node="", expires=0.0, version=version + 1)

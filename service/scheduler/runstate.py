@@ -139,10 +139,10 @@ class RunState:
         for key in [k for k in self.auto_clusters if k[0] == job_id]:
             del self.auto_clusters[key]
         cancels = []
-        for key in [k for k in self.slots if k[0] == job_id]:
-            slot = self.slots.pop(key)
+        for slot_key in [k for k in self.slots if k[0] == job_id]:
+            slot = self.slots.pop(slot_key)
             self.waiting.freed(slot.cluster_id)
-            cancels.append(InstanceKey(key[0], key[1], key[2], slot.attempt))
+            cancels.append(InstanceKey(*slot_key, slot.attempt))
         return cancels
 
     # ---------------------------------------------------------------- VM slots
@@ -222,9 +222,9 @@ class RunState:
                     raise InvariantBroken(f"2: {job_id}.{task.name} has a Waiting instance below its cursor")
         vms: set[str] = set()
         for (job_id, task_name, idx), slot in self.slots.items():
-            view = self.views.get(job_id)
-            task = view.tasks.get(task_name) if view else None
-            inst = task.instances[idx] if task and idx < len(task.instances) else None
+            slot_view = self.views.get(job_id)
+            slot_task = slot_view.tasks.get(task_name) if slot_view else None
+            inst = slot_task.instances[idx] if slot_task and idx < len(slot_task.instances) else None
             if inst is None or inst.state != "Running" or inst.attempt - 1 != slot.attempt:
                 where = f"{job_id}.{task_name}.{idx}"
                 raise InvariantBroken(f"3: slot {where} attempt {slot.attempt} runs nothing")

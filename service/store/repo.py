@@ -126,7 +126,9 @@ def list_jobs(
 
 def job_metrics(conn: Connection, job_ids: Sequence[str]) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
     """(TaskMetrics, InstanceMetrics) counters per job."""
-    out = {j: ({s: 0 for s in RUN_STATES}, {s: 0 for s in RUN_STATES}) for j in job_ids}
+    out: dict[str, tuple[dict[str, int], dict[str, int]]] = {
+        j: (dict.fromkeys(RUN_STATES, 0), dict.fromkeys(RUN_STATES, 0)) for j in job_ids
+    }
     if not job_ids:
         return out
     for jid, state, n in conn.execute(
