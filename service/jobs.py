@@ -15,7 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from api import canonical_job, effective_cluster, job_instance_type_errors, parse_job, quota_errors
+from api import (
+    canonical_job,
+    effective_cluster,
+    job_instance_type_errors,
+    parse_job,
+    quota_errors,
+    reserves_on_fail,
+)
 from api.errors import error
 from service.config import INSTANCE_TYPES, Settings
 from service.idempotency import replayed
@@ -110,7 +117,7 @@ def accept_job(
                 "timeout_s": int(spec.get("Timeout") or 86400),
                 "cluster_id": cluster_id,
                 "auto_cluster_id": "",
-                "reserve_on_fail": bool(auto.get("ReserveOnFail")) and not cluster_id,
+                "reserve_on_fail": reserves_on_fail(spec),
                 "reserved_vm_count": 0,
                 "instance_type": "" if cluster_id else str(auto.get("InstanceType") or ""),
             }

@@ -6,7 +6,8 @@ import json
 from collections import Counter
 from typing import Any
 
-from provider.driver.steps import UNKNOWN, Operation, Step, as_engine_shows
+from provider.driver.steps import Operation, Step, as_engine_shows
+from provider.preview import UNKNOWN
 
 SYMBOL = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " ", "refresh": "~"}
 VERB = {
