@@ -43,12 +43,14 @@ mermaid:
 	  (cd "$(MERMAID_DIR)" && npm ci --no-audit --no-fund --silent) && echo "mermaid parser installed in $(MERMAID_DIR)"; \
 	fi
 
-test: venv
-	$(BIN)/ruff check api service provider stacks tests bench tools
+# Types: the service and the provider as configured in pyproject.toml, the API contract strictly.
+test: lint
 	$(BIN)/pytest -q
 
 lint: venv
 	$(BIN)/ruff check api service provider stacks tests bench tools
+	$(BIN)/mypy
+	$(BIN)/mypy --strict api
 
 bench: venv
 	$(BIN)/python bench/run_all.py

@@ -6,7 +6,7 @@ come from one catalogue (``ERRORS``, built with ``error(key, **ctx)``). Imports 
 """
 
 from api.canonical import canonical_cluster, canonical_job
-from api.cluster_choice import ClusterChoice, effective_cluster
+from api.cluster_choice import ClusterChoice, effective_auto_cluster, effective_cluster, reserves_on_fail
 from api.errors import ERRORS, ApiError, ErrorSpec, error
 from api.instance_types import cluster_instance_type_errors, job_instance_type_errors
 from api.models.cluster import ClusterDescription, GroupDescription, ModifyClusterDescription
@@ -84,6 +84,7 @@ __all__ = [
     "cluster_instance_type_errors",
     "check_idempotent_token",
     "check_job",
+    "effective_auto_cluster",
     "effective_cluster",
     "error",
     "job_instance_type_errors",
@@ -94,4 +95,5 @@ __all__ = [
     "parse_modify_cluster",
     "parse_priority",
     "quota_errors",
+    "reserves_on_fail",
 ]

@@ -1,22 +1,15 @@
-"""Shared type aliases and closed sets of the BatchCompute API (states, event names, id forms)."""
+"""Shared type aliases and closed sets of the BatchCompute API (event names, id forms).
+
+States and what each allows live in ``api.states``.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 JobId = str
 TaskName = str
 ClusterId = str
-
-JobState = Literal["Waiting", "Running", "Finished", "Failed", "Stopped"]
-TaskState = Literal["Waiting", "Running", "Finished", "Failed", "Stopped"]
-InstanceState = Literal["Waiting", "Running", "Finished", "Failed", "Stopped"]
-ClusterState = Literal["Active", "Deleting", "Deleted", "Error"]
-VMState = Literal["Pending", "Starting", "Running", "Deleting", "Deleted"]
-
-#: states after which a job no longer changes on its own (the SDK's ``poll`` stops there)
-STABLE_JOB_STATES: frozenset[str] = frozenset({"Finished", "Failed", "Stopped"})
 
 #: ``job-`` + 32 upper-case hex characters (reference §1.1)
 JOB_ID_RE = re.compile(r"^job-[0-9A-F]{32}$")

@@ -23,6 +23,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from api.states import ACTIVE_STATES, RUN_STATES
 from provider import config, lifecycle, outputs, planner
 from provider.client import BatchComputeClient
 from provider.errors import BatchComputeError, ProviderError
@@ -129,7 +130,8 @@ class ClusterProvider(ResourceProvider):
         with _client() as client:
             busy = [
                 f"{job.get('Id')} ({job.get('State')})"
-                for state in ("Waiting", "Running")
+                for state in RUN_STATES
+                if state in ACTIVE_STATES
                 for job in client.list_jobs(ClusterId=id_, State=state)
             ]
             if busy:

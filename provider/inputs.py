@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from provider.outputs import UNKNOWN
 from provider.planner import PROVIDER_ONLY_KEYS
+from provider.preview import has_unknown
 
 URN_KEY = "resource_urn"
 """Input set by ``provider.resources``: the resource's URN, for IdempotentTokens. Never planned."""
@@ -42,14 +42,6 @@ def wait_timeout(inputs: Mapping[str, Any]) -> float | None:
     return float(value)
 
 
-def _has_unknown(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return any(_has_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_unknown(v) for v in value)
-    return value == UNKNOWN
-
-
 def _at(doc: Any, path: str) -> Any:
     for seg in path.split(".") if path else ():
         if not isinstance(doc, Mapping) or seg not in doc:
@@ -75,7 +67,7 @@ def spec_failures(spec: Mapping[str, Any], errors: Iterable[Any]) -> list[tuple[
     return [
         (err.path, f"{err.code}: {err.message}")
         for err in errors
-        if not _has_unknown(_at(spec, err.path) if err.path else None)
+        if not has_unknown(_at(spec, err.path) if err.path else None)
     ]
 
 

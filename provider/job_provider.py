@@ -23,6 +23,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from api.states import TERMINAL_STATES, allows
 from provider import config, failure_policy, outputs, planner
 from provider.client import BatchComputeClient
 from provider.errors import BatchComputeError
@@ -30,7 +31,7 @@ from provider.hosting import one_line_errors, quiet_tracebacks
 from provider.idempotency import MAX_GENERATIONS, submit
 from provider.inputs import URN_KEY, api_spec, input_failures, planned, wait_timeout
 from provider.pulumi_diff import NO_CHANGES, diff_result
-from provider.waiting import NOT_FOUND, RELEASED, TERMINAL, wait_for_state, wait_until_finished
+from provider.waiting import NOT_FOUND, RELEASED, wait_for_state, wait_until_finished
 
 STOP_TIMEOUT = 120.0
 GONE = (NOT_FOUND, RELEASED)
@@ -135,13 +136,13 @@ class JobProvider(ResourceProvider):
         with _client() as client:
             try:
                 job = client.get_job(id_)
-                if job.get("State") not in TERMINAL:
+                if allows("StopJob", job.get("State", "")):
                     try:
                         client.stop_job(id_)
                     except BatchComputeError as exc:
                         if exc.code != "StateConflict":  # it ended meanwhile
                             raise
-                    wait_for_state(client, id_, TERMINAL, STOP_TIMEOUT)
+                    wait_for_state(client, id_, TERMINAL_STATES, STOP_TIMEOUT)
                 client.delete_job(id_)  # releases VMs kept under ReserveOnFail
             except BatchComputeError as exc:
                 if exc.code not in GONE:

@@ -6,8 +6,11 @@ provider-only keys), so :data:`SERVER_OWNED` can strip them by name before any d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from api.cluster_choice import effective_auto_cluster
+from provider.preview import UNKNOWN, is_unknown
 
 JOB_OUTPUTS: tuple[str, ...] = (
     "job_id",
@@ -26,9 +29,6 @@ SERVER_OWNED: frozenset[str] = frozenset({"__provider", *JOB_OUTPUTS, *CLUSTER_O
 
 SECRET_FIELDS: frozenset[str] = frozenset({"AccessKeySecret", "AccessSecurityToken", "SecurityToken"})
 """Spec fields never copied into derived outputs (the inputs themselves stay secret)."""
-
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""How the engine spells a value not known yet during preview (``pulumi.runtime.rpc.UNKNOWN``)."""
 
 _COUNTS = ("WaitingCount", "RunningCount", "FinishedCount", "FailedCount", "StoppedCount")
 
@@ -51,13 +51,6 @@ def whole_numbers(value: Any) -> Any:
     if isinstance(value, list):
         return [whole_numbers(v) for v in value]
     return value
-
-
-def is_unknown(value: Any) -> bool:
-    """An unknown as the dynamic host deserializes it (``keep_unknowns=True``)."""
-    from pulumi.runtime.known_types import is_unknown as pulumi_is_unknown
-
-    return pulumi_is_unknown(value)
 
 
 def inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,8 +81,8 @@ def _task_output(name: str, spec_task: Mapping[str, Any], live: Mapping[str, Any
         "instances": _counts(live.get("InstanceMetrics")),
         "cluster_id": live.get("ClusterId", "") or spec_task.get("ClusterId", ""),
     }
-    auto = spec_task.get("AutoCluster")
-    if not spec_task.get("ClusterId") and isinstance(auto, Mapping) and auto:
+    auto = effective_auto_cluster(spec_task)
+    if auto is not None:
         reserved = int(live.get("ReservedVMCount") or 0)
         out["auto_cluster"] = {
             "spec": redact(auto),
@@ -102,7 +95,7 @@ def _task_output(name: str, spec_task: Mapping[str, Any], live: Mapping[str, Any
 
 
 def job_outputs(
-    job: Mapping[str, Any], tasks: list[Mapping[str, Any]], spec: Mapping[str, Any]
+    job: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]], spec: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Outputs of a live job: GetJob + ListTasks, joined with the spec's per-task AutoClusters."""
     spec_tasks = ((spec.get("DAG") or {}).get("Tasks") or {}) if isinstance(spec, Mapping) else {}

@@ -24,6 +24,7 @@ from deepdiff import DeepDiff
 
 from provider import lifecycle
 from provider.lifecycle import REPLACE, UPDATE, Rule
+from provider.preview import STAND_IN, UNKNOWN, swap
 
 __all__ = [
     "Action",
@@ -79,23 +80,6 @@ def _api_part(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in spec.items() if k not in PROVIDER_ONLY_KEYS}
 
 
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN (preview)
-_STAND_IN = "cls-unknownpreview00000000"
-"""Takes an unknown string's place while a spec is canonicalised. It is a valid cluster id, so a
-task whose ClusterId comes from a Cluster created by the same deployment still parses and is
-compared field by field (not as written, which would report every defaulted field as changed)."""
-
-
-def _swap(value: Any, old: str, new: str) -> Any:
-    if value == old:
-        return new
-    if isinstance(value, Mapping):
-        return {k: _swap(v, old, new) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_swap(v, old, new) for v in value]
-    return value
-
-
 def canonical_job_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The job's API part through ``api.canonical_job``.
 
@@ -107,7 +91,7 @@ def canonical_job_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
 
     body = _api_part(spec)
     try:
-        return _swap(api.canonical_job(api.parse_job(_swap(body, _UNKNOWN, _STAND_IN))), _STAND_IN, _UNKNOWN)
+        return swap(api.canonical_job(api.parse_job(swap(body, UNKNOWN, STAND_IN))), STAND_IN, UNKNOWN)
     except api.ApiError:
         return body
 

@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
+from api.states import TERMINAL_STATES
 from provider.client import BatchComputeClient
 from provider.errors import BatchComputeError, JobFailed
 
-TERMINAL: frozenset[str] = frozenset({"Finished", "Failed", "Stopped"})
 POLL_SECONDS = 0.25
 RELEASED = "InvalidResource.Released"
 NOT_FOUND = "InvalidResource.NotFound"
@@ -67,7 +67,7 @@ def failure_detail(client: BatchComputeClient, job: dict[str, Any]) -> str:
 
 def wait_until_finished(client: BatchComputeClient, job_id: str, timeout: float) -> dict[str, Any]:
     """Block until the job is Finished; a Failed or Stopped job raises JobFailed naming the cause."""
-    job = wait_for_state(client, job_id, TERMINAL, timeout)
+    job = wait_for_state(client, job_id, TERMINAL_STATES, timeout)
     if job.get("State") != "Finished":
         raise JobFailed(f"job {job_id} ended {job.get('State')}: {failure_detail(client, job)}")
     return job

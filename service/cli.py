@@ -15,6 +15,7 @@ import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from api import Quotas
 from service import extras, tls
@@ -139,7 +140,7 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _store(args: argparse.Namespace) -> Any:
     from service.objectstore import ObjectStore
 
     data_dir = Path(args.data_dir).resolve()

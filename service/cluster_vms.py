@@ -51,6 +51,7 @@ def delete_vm(conn: Connection, cluster_id: str, group: str, vm_id: str) -> None
     desired = max(0, int(row.desired) - 1)
     repo.set_group(conn, cluster_id, group, desired=desired)
     cluster = repo.get_cluster(conn, cluster_id)
+    assert cluster is not None  # _retire found it in this transaction
     desc = dict(cluster.description or {})
     groups_desc = dict(desc.get("Groups") or {})
     groups_desc[group] = {**dict(groups_desc.get(group) or {}), "DesiredVMCount": desired}

@@ -15,7 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from api import canonical_job, effective_cluster, job_instance_type_errors, parse_job, quota_errors
+from api import (
+    canonical_job,
+    effective_cluster,
+    job_instance_type_errors,
+    parse_job,
+    quota_errors,
+    reserves_on_fail,
+)
 from api.errors import error
 from service.config import INSTANCE_TYPES, Settings
 from service.idempotency import replayed
@@ -85,7 +92,9 @@ def accept_job(
             upstream.setdefault(down, []).append(up)
     now = time.time()
     job_id = new_job_id()
-    task_rows, inst_rows, task_views = [], [], {}
+    task_rows: list[dict[str, Any]] = []
+    inst_rows: list[dict[str, Any]] = []
+    task_views: dict[str, core.TaskView] = {}
     checked: set[str] = set()
     for ordinal, (name, model) in enumerate(job.dag.tasks.items()):
         spec = tasks_spec[name]
@@ -108,7 +117,7 @@ def accept_job(
                 "timeout_s": int(spec.get("Timeout") or 86400),
                 "cluster_id": cluster_id,
                 "auto_cluster_id": "",
-                "reserve_on_fail": bool(auto.get("ReserveOnFail")) and not cluster_id,
+                "reserve_on_fail": reserves_on_fail(spec),
                 "reserved_vm_count": 0,
                 "instance_type": "" if cluster_id else str(auto.get("InstanceType") or ""),
             }

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, error
 from service.auth import PUBLIC_PATHS, NonceRegistry, authenticate, has_digest
@@ -45,7 +44,7 @@ class ApiGate:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         path: str = scope["path"]
 
-        async def send_with_id(message: dict[str, Any]) -> None:
+        async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 hdrs = list(message.get("headers", []))
                 names = {k.lower() for k, _ in hdrs}
@@ -109,7 +108,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     """Hand the already-read body to the app once, then the client's own events (disconnect)."""
     pending = True
 
-    async def wrapped() -> dict[str, Any]:
+    async def wrapped() -> Message:
         nonlocal pending
         if pending:
             pending = False
@@ -124,7 +123,7 @@ def _limited(scope: Scope, receive: Receive, max_body: int) -> Receive:
     answer RequestBodyTooLarge; a Content-Length above the limit is refused up front)."""
     seen = 0
 
-    async def wrapped() -> dict[str, Any]:
+    async def wrapped() -> Message:
         nonlocal seen
         message = await receive()
         if message["type"] == "http.request":

@@ -15,6 +15,7 @@ key can never escape ``ROOT`` of the local store.
 
 from __future__ import annotations
 
+import builtins
 import os
 import stat
 from dataclasses import dataclass, field
@@ -252,7 +253,7 @@ class ObjectStore:
         prefix_native = self._native(base)
         return sorted(base.child(self._relative(str(n), prefix_native)).url() for n in found)
 
-    def get(self, url: str, local: str | os.PathLike[str]) -> list[Path]:
+    def get(self, url: str, local: str | os.PathLike[str]) -> builtins.list[Path]:
         """Download an object to a file, or every object below a prefix into a folder.
 
         An object copied to ``local`` ending in ``/`` (or an existing folder) lands under its

@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from api.states import RUN_STATES
 from api.timestamps import format_ts
-
-COUNTERS = ("Waiting", "Running", "Finished", "Failed", "Stopped")
 
 
 def ts(value: float | None) -> str:
@@ -19,7 +18,7 @@ def ts(value: float | None) -> str:
 
 def metrics(counts: dict[str, int] | None) -> dict[str, int]:
     counts = counts or {}
-    return {f"{s}Count": int(counts.get(s, 0)) for s in COUNTERS}
+    return {f"{s}Count": int(counts.get(s, 0)) for s in RUN_STATES}
 
 
 def job(row: Row, task_counts: dict[str, int], inst_counts: dict[str, int]) -> dict[str, Any]:

@@ -171,7 +171,8 @@ def add_options(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> 
                                 help=help_text)  # fmt: skip
             continue
         default = _from_env(option, raw) if raw is not None else option.default
-        bare = {"nargs": "?", "const": "1"} if option.kind is switch else {}  # `--validate` alone = on
+        # `--validate` alone = on
+        bare: dict[str, Any] = {"nargs": "?", "const": "1"} if option.kind is switch else {}
         parser.add_argument(
             option.flag, type=_typed(option), default=default, choices=option.choices or None,
             metavar=option.metavar, help=help_text, **bare,

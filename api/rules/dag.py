@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from api.cluster_choice import auto_cluster_in_use
 from api.errors import ApiError, error
 
 
@@ -70,17 +71,6 @@ def check_dag(dag: dict[str, Any], param: str, path: str) -> Iterator[ApiError]:
         cycle = find_cycle(list(tasks), deps)
         if cycle is not None:
             yield error("bad_dag", dpath, cycle=" -> ".join(cycle))
-
-
-def auto_cluster_in_use(auto: Any) -> bool:
-    """An AutoCluster someone filled in: it names an instance type or an image.
-
-    The SDK materialises ``{"InstanceType": "", "ECSImageId": "", …}`` on mere attribute access,
-    and the CLI sends ``AutoCluster: {}`` beside a ClusterId; neither is a cluster request.
-    """
-    if not isinstance(auto, dict):
-        return False
-    return any(auto.get(k) for k in ("InstanceType", "ImageId", "ECSImageId"))
 
 
 def check_task_cluster(task: dict[str, Any], param: str, path: str) -> Iterator[ApiError]:

@@ -36,8 +36,8 @@ def stack_jobs(checkpoint: Path) -> list[StackJob]:
         outputs = res.get("outputs") or {}
         if res.get("type") != JOB_TYPE or res.get("delete") or not isinstance(outputs.get("job_id"), str):
             continue
-        dag = outputs.get("DAG") if isinstance(outputs.get("DAG"), Mapping) else {}
-        tasks = dag.get("Tasks") if isinstance(dag.get("Tasks"), Mapping) else {}
+        dag = outputs["DAG"] if isinstance(outputs.get("DAG"), Mapping) else {}
+        tasks = dag["Tasks"] if isinstance(dag.get("Tasks"), Mapping) else {}
         jobs.append(StackJob(res["urn"].rsplit("::", 1)[-1], outputs["job_id"], tasks))
     return sorted(jobs, key=lambda j: j.name)
 
@@ -47,12 +47,12 @@ def _prefixes(job: StackJob) -> Iterator[tuple[str, bool]]:
     for task in job.tasks.values():
         if not isinstance(task, Mapping):
             continue
-        params = task.get("Parameters") if isinstance(task.get("Parameters"), Mapping) else {}
+        params = task["Parameters"] if isinstance(task.get("Parameters"), Mapping) else {}
         for key in ("StdoutRedirectPath", "StderrRedirectPath"):
             if isinstance(params.get(key), str) and params[key]:
                 yield params[key], True
         for mapping, by_id in (("LogMapping", True), ("OutputMapping", False)):
-            targets = task.get(mapping) if isinstance(task.get(mapping), Mapping) else {}
+            targets = task[mapping] if isinstance(task.get(mapping), Mapping) else {}
             for target in targets.values():
                 if isinstance(target, str):
                     yield target, by_id

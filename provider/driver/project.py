@@ -163,7 +163,7 @@ def set_stack_config(project: Project, stack: str, key: str, value: str, secret:
         config[key] = {"secure": crypter.encrypt(value)}
     else:
         config[key] = value
-    ordered = {k: doc[k] for k in ("secretsprovider", "encryptionsalt") if k in doc}
+    ordered: dict[str, Any] = {k: doc[k] for k in ("secretsprovider", "encryptionsalt") if k in doc}
     ordered.update({k: v for k, v in doc.items() if k not in ordered})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(ordered, sort_keys=False), encoding="utf-8")

@@ -23,8 +23,6 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
 
 class ProviderError(Exception):
     """A provider call failed; the message is the provider's own one-line error."""

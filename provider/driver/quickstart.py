@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from api.states import TERMINAL_STATES
 from provider.client import BatchComputeClient
 from provider.driver import dev_service
 from provider.driver.dev_service import RunningBcsd
@@ -38,7 +39,6 @@ DEFAULT_PORT = 19080
 STACK = "dev"
 BUCKET = "bcs-dev"
 DEV_PASSPHRASE = "bcs-gitops-dev"  # the dev stack keeps no secret in git; this only seals local state
-TERMINAL = {"Finished", "Failed", "Stopped"}
 
 
 def _root() -> Path:
@@ -232,7 +232,7 @@ def wait_for_jobs(client: BatchComputeClient, jobs: list[StackJob], timeout: flo
             if (seen.get(job.name) or {}).get("State") != live.get("State"):
                 print(f"  {job.name}: {live.get('State')}  ({job.job_id})", flush=True)
             seen[job.name] = live
-        if all(j.get("State") in TERMINAL | {"Deleted"} for j in seen.values()):
+        if all(j.get("State") in TERMINAL_STATES | {"Deleted"} for j in seen.values()):
             return seen
         if time.monotonic() > deadline:
             print("  (still running; `make status` shows them later)")

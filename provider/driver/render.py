@@ -6,7 +6,8 @@ import json
 from collections import Counter
 from typing import Any
 
-from provider.driver.steps import UNKNOWN, Step, as_engine_shows
+from provider.driver.steps import Operation, Step, as_engine_shows
+from provider.preview import UNKNOWN
 
 SYMBOL = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " ", "refresh": "~"}
 VERB = {
@@ -73,7 +74,7 @@ def result_summary(steps: list[Step]) -> str:
     stopped at a failed step never reads like a success (``Resources: 1 created, 1 failed (q create)``)."""
     done = Counter(s.op for s in steps if not s.error)
     failed = [s for s in steps if s.error]
-    ops = ("create", "update", "replace", "delete", "refresh")
+    ops: tuple[Operation, ...] = ("create", "update", "replace", "delete", "refresh")
     parts = [f"{done[op]} {VERB[op][1]}" for op in ops if done[op]]
     if done["same"]:
         parts.append(f"{done['same']} unchanged")

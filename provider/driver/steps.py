@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 Operation = Literal["same", "create", "update", "replace", "delete", "refresh"]
 
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 HIDDEN_KEYS = frozenset({"__provider"})
 
 
@@ -106,16 +105,6 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float):
         return float(a) == float(b)
     return a == b
-
-
-def has_unknowns(value: Any) -> bool:
-    if value == UNKNOWN:
-        return True
-    if isinstance(value, dict):
-        return any(has_unknowns(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_unknowns(v) for v in value)
-    return False
 
 
 def classify(

@@ -4,6 +4,7 @@ request models. Built once per process (it only depends on code) and served as J
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -48,7 +49,7 @@ def _strip_nulls(schema: Any) -> Any:
     return out
 
 
-def _components(models: list[type[BaseModel]], mode: str) -> dict[str, Any]:
+def _components(models: Sequence[type[BaseModel]], mode: str) -> dict[str, Any]:
     """JSON schemas of ``models`` and everything they reference, keyed by model name."""
     schemas: dict[str, Any] = {}
     for model in models:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api import ClusterDescription, JobDescription, JobUpdate, ModifyClusterDescription
+from api.states import RUN_STATES
 from service.openapi import responses as r
 
 
@@ -92,7 +93,7 @@ PAGE = (
         "page size; 0 = the default 50",
     ),
 )
-RUN_STATE = {"type": "string", "enum": ["Waiting", "Running", "Finished", "Failed", "Stopped"]}
+RUN_STATE = {"type": "string", "enum": list(RUN_STATES)}
 TOKEN = Query(
     "IdempotentToken",
     {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9_]*$"},

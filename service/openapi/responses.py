@@ -8,12 +8,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.states import RunState
+from api.states import Scope as TransitionScope
+
 #: reference §4.2: the SDK parses ``...Time`` keys with ``%Y-%m-%dT%H:%M:%S.%fZ``; "" = not reached
 Timestamp = Annotated[
     str,
     Field(pattern=r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)?$", description="UTC; '' = not reached"),
 ]
-RunState = Literal["Waiting", "Running", "Finished", "Failed", "Stopped"]
 
 
 class Body(BaseModel):
@@ -181,7 +183,7 @@ class ClusterInstanceList(Body):
 
 
 class Transition(Body):
-    Scope: Literal["Job", "Task", "Instance"]
+    Scope: TransitionScope
     Task: str
     Instance: int
     From: str

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from api import parse_job_update, parse_priority
 from api.errors import error
+from api.states import JobAction, allows
 from service import render
 from service.jobs import accept_job, check_restartable, release_job
 from service.routes.common import idempotent_token, page, read_json, rt
@@ -19,7 +20,6 @@ from service.store import repo
 
 router = APIRouter()
 log = logging.getLogger("bcsd.jobs")
-JOB_STATES = ("Waiting", "Running", "Finished", "Failed", "Stopped")
 
 
 def _job_or_error(conn: Any, job_id: str) -> Any:
@@ -82,19 +82,19 @@ async def get_job(job_id: str, request: Request) -> dict[str, Any]:
 
 @router.post("/jobs/{job_id}/stop", status_code=201)
 async def stop_job(job_id: str, request: Request) -> Response:
-    return await _action(request, job_id, ("Waiting", "Running"), core.StopRequested())
+    return await _action(request, job_id, "StopJob", core.StopRequested())
 
 
 @router.post("/jobs/{job_id}/start", status_code=201)
 async def start_job(job_id: str, request: Request) -> Response:
-    return await _action(request, job_id, ("Stopped", "Failed"), core.StartRequested())
+    return await _action(request, job_id, "StartJob", core.StartRequested())
 
 
-async def _action(request: Request, job_id: str, allowed: tuple[str, ...], event: core.Event) -> Response:
+async def _action(request: Request, job_id: str, action: JobAction, event: core.Event) -> Response:
     r = rt(request)
     with r.scheduler.transaction() as conn:
         row = _job_or_error(conn, job_id)
-        if row.state not in allowed:
+        if not allows(action, row.state):
             raise error("state_conflict", state=row.state)
         if isinstance(event, core.StartRequested):
             check_restartable(conn, job_id)
@@ -108,7 +108,7 @@ async def delete_job(job_id: str, request: Request) -> Response:
     r = rt(request)
     with r.engine.begin() as conn:
         row = _job_or_error(conn, job_id)
-        if row.state not in ("Finished", "Failed", "Stopped"):
+        if not allows("DeleteJob", row.state):
             raise error("state_conflict", state=row.state)
         release_job(conn, job_id, reason="DeleteJob", sandbox_root=r.settings.sandbox_root)
     r.scheduler.forget(job_id)
@@ -123,7 +123,7 @@ async def change_priority(job_id: str, request: Request) -> Response:
     with r.scheduler.transaction() as conn:
         row = _job_or_error(conn, job_id)
         priority = parse_priority(body)
-        if row.state != "Stopped":
+        if not allows("ChangePriority", row.state):
             raise error("state_conflict", state=row.state)
         _set_priority(r, conn, row, priority)
     return Response(status_code=200)

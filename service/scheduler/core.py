@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from service.scheduler.transitions import TERMINAL, transition_name
+from api.states import ACTIVE_STATES, TERMINAL_STATES, RunState, allows
+from service.scheduler.transitions import transition_name
 
 # ---------------------------------------------------------------- views
 
@@ -28,7 +29,7 @@ from service.scheduler.transitions import TERMINAL, transition_name
 @dataclass(slots=True)
 class InstanceView:
     idx: int
-    state: str = "Waiting"
+    state: RunState = "Waiting"
     retry_count: int = 0
     attempt: int = 0  # attempts launched so far; the running attempt is attempt - 1
 
@@ -39,7 +40,7 @@ class TaskView:
     upstream: tuple[str, ...]
     max_retry: int
     instances: list[InstanceView]
-    state: str = "Waiting"
+    state: RunState = "Waiting"
     auto_cluster: bool = False
     reserve_on_fail: bool = False
     cluster_id: str = ""  # the named cluster; "" when the task runs on its AutoCluster
@@ -53,7 +54,7 @@ class TaskView:
 @dataclass(slots=True)
 class JobView:
     id: str
-    state: str
+    state: RunState
     fail_on_instance_fail: bool
     auto_release: bool
     tasks: dict[str, TaskView]
@@ -175,7 +176,7 @@ Instruction = (
 # ---------------------------------------------------------------- state setters (validate via tables)
 
 
-def _job(view: JobView, to: str, cause: str, now: float, out: list[Instruction]) -> None:
+def _job(view: JobView, to: RunState, cause: str, now: float, out: list[Instruction]) -> None:
     if view.state == to:
         return
     transition_name("Job", view.state, to, view.id)
@@ -184,7 +185,9 @@ def _job(view: JobView, to: str, cause: str, now: float, out: list[Instruction])
     view.state = to
 
 
-def _task(view: JobView, task: TaskView, to: str, cause: str, now: float, out: list[Instruction]) -> None:
+def _task(
+    view: JobView, task: TaskView, to: RunState, cause: str, now: float, out: list[Instruction]
+) -> None:
     if task.state == to:
         return
     transition_name("Task", task.state, to, f"{view.id}.{task.name}")
@@ -194,7 +197,13 @@ def _task(view: JobView, task: TaskView, to: str, cause: str, now: float, out: l
 
 
 def _instance(
-    view: JobView, task: TaskView, inst: InstanceView, to: str, cause: str, now: float, out: list[Instruction]
+    view: JobView,
+    task: TaskView,
+    inst: InstanceView,
+    to: RunState,
+    cause: str,
+    now: float,
+    out: list[Instruction],
 ) -> None:
     transition_name("Instance", inst.state, to, f"{view.id}.{task.name}.{inst.idx}")
     task.counts[inst.state] -= 1
@@ -213,12 +222,12 @@ def _instance(
 
 def ready_tasks(view: JobView) -> list[TaskView]:
     """Tasks whose upstream all finished and that still have Waiting instances (in DAG order)."""
-    if view.state not in ("Waiting", "Running"):
+    if view.state not in ACTIVE_STATES:
         return []
     return [
         t
         for t in view.tasks.values()
-        if t.state in ("Waiting", "Running")
+        if t.state in ACTIVE_STATES
         and t.counts["Waiting"] > 0
         and all(view.tasks[u].state == "Finished" for u in t.upstream)
     ]
@@ -260,12 +269,12 @@ def step(view: JobView, event: Event, now: float) -> list[Instruction]:
         case InstanceExited():
             _on_exit(view, event, now, out)
         case StopRequested(cause=cause):
-            if view.state not in ("Waiting", "Running"):
+            if not allows("StopJob", view.state):
                 return out
             _stop_everything(view, "Stopped", cause, now, out)
             _job(view, "Stopped", cause, now, out)
         case StartRequested(cause=cause):
-            if view.state not in ("Stopped", "Failed"):
+            if not allows("StartJob", view.state):
                 return out
             _job(view, "Waiting", cause, now, out)
             for task in view.tasks.values():
@@ -340,7 +349,12 @@ def _fail_job(view: JobView, failed: TaskView, cause: str, now: float, out: list
 
 
 def _stop_everything(
-    view: JobView, to: str, cause: str, now: float, out: list[Instruction], failed: TaskView | None = None
+    view: JobView,
+    to: RunState,
+    cause: str,
+    now: float,
+    out: list[Instruction],
+    failed: TaskView | None = None,
 ) -> None:
     for task in view.tasks.values():
         for inst in task.instances:
@@ -351,10 +365,10 @@ def _stop_everything(
                 _instance(view, task, inst, "Stopped", cause, now, out)
         if task is failed:
             continue
-        if task.state in ("Waiting", "Running"):
+        if task.state in ACTIVE_STATES:
             _task(view, task, "Stopped", cause, now, out)
             out.append(ReleaseVMs(task.name))
 
 
 def is_terminal(state: str) -> bool:
-    return state in TERMINAL
+    return state in TERMINAL_STATES

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from api.states import TERMINAL_STATES
 from service.executors.base import InstanceKey
 from service.scheduler import core
 from service.scheduler.runstate import RunState
-from service.scheduler.transitions import TERMINAL
 from service.store import repo
 
 
@@ -57,7 +57,7 @@ def _one(count: int, what: str) -> None:
 def _times(start: str, to: str, at: float) -> dict[str, Any]:
     if to == "Running":
         return {"start_time": at, "end_time": None}
-    if to in TERMINAL:
+    if to in TERMINAL_STATES:
         return {"end_time": at}
     return {"end_time": None}  # back to Waiting
 
@@ -89,7 +89,7 @@ def apply_instructions(
                 if to == "Running":
                     values["start_time"] = at
                     values["end_time"] = None
-                elif to in TERMINAL:
+                elif to in TERMINAL_STATES:
                     values["end_time"] = at
                 else:
                     values["end_time"] = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.cluster_choice import reserves_on_fail
 from service.config import DEFAULT_CPU_MEMORY, INSTANCE_TYPES, Settings
 from service.executors.base import InstanceKey, InstanceLaunch
 
@@ -28,7 +29,6 @@ def build_launch(
     then the cluster's EnvVars, then the task's Command.EnvVars (the most specific wins)."""
     params = task_spec.get("Parameters") or {}
     command = params.get("Command") or {}
-    auto = task_spec.get("AutoCluster") or {}
     env = {
         "BATCH_COMPUTE_DAG_JOB_ID": job_id,
         "BATCH_COMPUTE_DAG_TASK_ID": task_name,
@@ -58,7 +58,7 @@ def build_launch(
         instance_type=instance_type,
         cpu=float(cpu),
         memory_gb=float(memory),
-        keep_sandbox_on_failure=bool(auto.get("ReserveOnFail")) and not task_spec.get("ClusterId"),
+        keep_sandbox_on_failure=reserves_on_fail(task_spec),
         object_store=dict(settings.object_store_options),
         isolation=settings.instance_isolation,
     )

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from api.states import ACTIVE_STATES
 from service.config import Settings
 from service.executors.base import (
     Executor,
@@ -43,7 +44,7 @@ from service.scheduler.effects import Applied, LostWrite, apply_instructions, fr
 from service.scheduler.launch import build_launch
 from service.scheduler.ownership import Ownership
 from service.scheduler.recovery import recover_lost
-from service.scheduler.runstate import ACTIVE, InvariantBroken, RunState
+from service.scheduler.runstate import InvariantBroken, RunState
 from service.scheduler.views import load_view
 from service.store import repo
 from service.store.engine import STORE_ERRORS
@@ -164,7 +165,7 @@ class Scheduler:
         self.state.touch(job_id)
         done = self._apply(conn, view, core.step(view, event, time.time()), spec=spec)
         fresh = job_id not in self.state.views
-        if fresh and view.state in ACTIVE and (done.version is not None or not self.ownership.enabled):
+        if fresh and view.state in ACTIVE_STATES and (done.version is not None or not self.ownership.enabled):
             self.state.register(view, spec, done.version)  # started here: we schedule it now
         return done
 
@@ -175,7 +176,7 @@ class Scheduler:
 
     def admit(self, view: core.JobView, spec: dict[str, Any], done: Applied) -> None:
         """After the CreateJob commit: the next pass looks at the new job."""
-        if view.state in ACTIVE:
+        if view.state in ACTIVE_STATES:
             self.state.register(view, spec, done.version)
         self._check()
 
@@ -226,7 +227,7 @@ class Scheduler:
             turn_started = time.perf_counter()
             try:
                 done, launches, exits = self.turn(batch)
-            except (*STORE_ERRORS, LostWrite, LostSlot):  # the store failed: the batch is retried
+            except STORE_ERRORS + (LostWrite, LostSlot):  # the store failed: the batch is retried
                 log.warning("scheduler turn not committed; its events go back to the inbox", exc_info=True)
                 self._inbox[:0] = batch
                 await asyncio.sleep(0.05)
@@ -277,7 +278,7 @@ class Scheduler:
         else:
             row = repo.get_job(conn, job_id)
             view = load_view(conn, job_id) if row is not None else None
-            if view is not None and view.state in ACTIVE:
+            if view is not None and view.state in ACTIVE_STATES:
                 self.state.register(view, row.description)  # type: ignore[union-attr]
             else:
                 view = None

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from api.states import ACTIVE_STATES
 from service.executors.base import InstanceKey
 from service.scheduler import core
 from service.scheduler.recovery import Apply, recover_lost
@@ -46,7 +47,6 @@ from service.store.database_url import is_sqlite
 
 log = logging.getLogger("bcsd.ownership")
 
-ACTIVE = ("Waiting", "Running")
 DEFAULT_TTL_S = 10.0
 
 
@@ -128,7 +128,7 @@ class Ownership:
             return None
         now = time.time()
         lease = leases.lock(conn, view.id)
-        active = view.state in ACTIVE
+        active = view.state in ACTIVE_STATES
         if lease is None:
             node = self.node_id if active else ""
             leases.insert_lease(conn, view.id, node, now + self.ttl_s)
@@ -223,7 +223,7 @@ class Ownership:
         """Replace our view with the store's; cancel attempts the store no longer runs."""
         row = repo.get_job(conn, job_id)
         view = load_view(conn, job_id) if row is not None else None
-        if view is None or view.state not in ACTIVE:
+        if row is None or view is None or view.state not in ACTIVE_STATES:
             self._let_go(job_id)
             if row is not None:  # ended while we held it: release it for a later start anywhere
                 leases.write(conn, job_id, node="", expires=0.0, version=version + 1)

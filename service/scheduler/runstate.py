@@ -32,11 +32,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.states import ACTIVE_STATES
 from service.executors.base import InstanceKey
 from service.scheduler.core import JobView
 from service.scheduler.waiting import WaitIndex
-
-ACTIVE = ("Waiting", "Running")
 
 #: (job id, task name, instance index)
 SlotKey = tuple[str, str, int]
@@ -107,7 +106,7 @@ class RunState:
 
     def settle(self, view: JobView) -> None:
         """After an event: keep the view while the job is active, forget it once it ended."""
-        if view.state not in ACTIVE:
+        if view.state not in ACTIVE_STATES:
             self.forget(view.id)
 
     def set_spec(self, job_id: str, spec: dict[str, Any]) -> None:
@@ -140,10 +139,10 @@ class RunState:
         for key in [k for k in self.auto_clusters if k[0] == job_id]:
             del self.auto_clusters[key]
         cancels = []
-        for key in [k for k in self.slots if k[0] == job_id]:
-            slot = self.slots.pop(key)
+        for slot_key in [k for k in self.slots if k[0] == job_id]:
+            slot = self.slots.pop(slot_key)
             self.waiting.freed(slot.cluster_id)
-            cancels.append(InstanceKey(key[0], key[1], key[2], slot.attempt))
+            cancels.append(InstanceKey(*slot_key, slot.attempt))
         return cancels
 
     # ---------------------------------------------------------------- VM slots
@@ -210,7 +209,7 @@ class RunState:
         if set(self.specs) != set(self.views):
             raise InvariantBroken(f"1: specs {sorted(set(self.specs) ^ set(self.views))} without a view")
         for job_id, view in self.views.items():
-            if view.id != job_id or view.state not in ACTIVE:
+            if view.id != job_id or view.state not in ACTIVE_STATES:
                 raise InvariantBroken(f"1: view {job_id} is {view.id} in state {view.state}")
             if job_id in self.stale:
                 raise InvariantBroken(f"6: stale job {job_id} has a view")
@@ -223,9 +222,9 @@ class RunState:
                     raise InvariantBroken(f"2: {job_id}.{task.name} has a Waiting instance below its cursor")
         vms: set[str] = set()
         for (job_id, task_name, idx), slot in self.slots.items():
-            view = self.views.get(job_id)
-            task = view.tasks.get(task_name) if view else None
-            inst = task.instances[idx] if task and idx < len(task.instances) else None
+            slot_view = self.views.get(job_id)
+            slot_task = slot_view.tasks.get(task_name) if slot_view else None
+            inst = slot_task.instances[idx] if slot_task and idx < len(slot_task.instances) else None
             if inst is None or inst.state != "Running" or inst.attempt - 1 != slot.attempt:
                 where = f"{job_id}.{task_name}.{idx}"
                 raise InvariantBroken(f"3: slot {where} attempt {slot.attempt} runs nothing")

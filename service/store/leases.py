@@ -28,9 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from api.states import ACTIVE_STATES
 from service.store.schema import instances, jobs, metadata, vms
-
-ACTIVE = ("Waiting", "Running")
 
 job_leases = Table(
     "job_leases",
@@ -82,7 +81,7 @@ def claim_orphans(conn: Connection, node: str, now: float, expires: float, limit
         .join(jobs, jobs.c.id == job_leases.c.job_id)
         .where(
             and_(
-                jobs.c.state.in_(ACTIVE),
+                jobs.c.state.in_(ACTIVE_STATES),
                 job_leases.c.node != node,
                 or_(job_leases.c.node == "", job_leases.c.expires < now),
             )
@@ -101,7 +100,7 @@ def claim_orphans(conn: Connection, node: str, now: float, expires: float, limit
 def adopt_unleased(conn: Connection) -> None:
     """Give active jobs without a lease row (written before leases existed) a free one."""
     missing = select(jobs.c.id).where(
-        and_(jobs.c.state.in_(ACTIVE), ~exists().where(job_leases.c.job_id == jobs.c.id))
+        and_(jobs.c.state.in_(ACTIVE_STATES), ~exists().where(job_leases.c.job_id == jobs.c.id))
     )
     for (job_id,) in list(conn.execute(missing)):
         try:

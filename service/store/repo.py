@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from api.states import RUN_STATES
 from service.store.schema import (
     clusters,
     counters,
@@ -31,8 +32,6 @@ from service.store.schema import (
     transitions,
     vms,
 )
-
-STATES = ("Waiting", "Running", "Finished", "Failed", "Stopped")
 
 _INSERT_JOB = insert(jobs)
 _INSERT_TASKS = insert(tasks)
@@ -127,7 +126,9 @@ def list_jobs(
 
 def job_metrics(conn: Connection, job_ids: Sequence[str]) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
     """(TaskMetrics, InstanceMetrics) counters per job."""
-    out = {j: ({s: 0 for s in STATES}, {s: 0 for s in STATES}) for j in job_ids}
+    out: dict[str, tuple[dict[str, int], dict[str, int]]] = {
+        j: (dict.fromkeys(RUN_STATES, 0), dict.fromkeys(RUN_STATES, 0)) for j in job_ids
+    }
     if not job_ids:
         return out
     for jid, state, n in conn.execute(
@@ -196,7 +197,7 @@ def task_instance_metrics(conn: Connection, job_id: str) -> dict[str, dict[str, 
         .where(instances.c.job_id == job_id)
         .group_by(instances.c.task_name, instances.c.state)
     ):
-        out.setdefault(name, {s: 0 for s in STATES})[state] = n
+        out.setdefault(name, {s: 0 for s in RUN_STATES})[state] = n
     return out
 
 

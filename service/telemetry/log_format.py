@@ -60,14 +60,12 @@ class UtcFormatter(logging.Formatter):
     """ISO 8601 UTC timestamps with milliseconds (sortable, the same on every node); the line
     passes through ``mask`` once rendered."""
 
-    converter = time.gmtime
-
     def __init__(self, fmt: str | None = None, mask: SecretMask | None = None) -> None:
         super().__init__(fmt)
         self.mask = mask or SecretMask()
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         return f"{stamp}.{int(record.msecs):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:

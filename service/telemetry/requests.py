@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from starlette.routing import BaseRoute, Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.http_errors import new_request_id
 from service.telemetry.log_format import REQUEST_ID
@@ -54,7 +53,7 @@ class RequestTelemetry:
         started = time.perf_counter()
         status = 500  # what the server answers when the app raises before a response starts
 
-        async def observed_send(message: dict[str, Any]) -> None:
+        async def observed_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])

@@ -18,12 +18,11 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, and_, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.states import RUN_STATES
 from service.store.schema import clusters, instances, jobs, outbox, tasks, vms
 
 log = logging.getLogger("bcsd.metrics")
 
-#: the states every run-state gauge reports (0 when none), so a series never vanishes
-RUN_STATES = ("Waiting", "Running", "Finished", "Failed", "Stopped")
 #: all AutoClusters are summed under this cluster label: their ids live only as long as a task
 AUTO_CLUSTERS = "auto"
 
