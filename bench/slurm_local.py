@@ -27,8 +27,8 @@ def ensure_installed() -> str:
     if all(shutil.which(d) or Path(f"/usr/sbin/{d}").exists() for d in DAEMONS) and shutil.which("sbatch"):
         return ""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    done = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "slurmctld", "slurmd", "munge"],
-                          env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    argv = ["apt-get", "install", "-y", "--no-install-recommends", "slurmctld", "slurmd", "munge"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         last = (done.stderr or done.stdout).strip().splitlines()
         return f"apt-get could not install slurmctld slurmd munge: {last[-1] if last else done.returncode}"
