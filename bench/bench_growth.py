@@ -178,7 +178,6 @@ def main() -> int:
                 print(f"seeded {size - have} copies of a finished job in {took:.1f} s (store: {size} jobs)",
                       flush=True)
                 proc.restart()
-                ids = [template]
                 with SignedClient(proc.url, proc.key_id, proc.secret) as client:
                     ids = [j["Id"] for j in client.get("/jobs", {"MaxItemCount": 100,
                            "State": "Finished"}).json()["Items"]]  # fmt: skip
