@@ -32,7 +32,7 @@ from bench.bench_executors import raw_dask  # noqa: E402
 from bench.verdict import refuse_failed_runs, require, require_finished, require_statuses  # noqa: E402
 from tests.service.dask_cluster import DaskCluster  # noqa: E402
 from tests.service.jobspec import job, task  # noqa: E402
-from tests.support.bcsd import BcsdProcess, start_bcsd  # noqa: E402
+from tests.support.bcsd import BcsdProcess, instance_scratch, start_bcsd  # noqa: E402
 from tests.support.client import SignedClient  # noqa: E402
 from tests.support.postgres import start_postgres  # noqa: E402
 
@@ -139,8 +139,10 @@ def main() -> int:
             procs.append(local)
             dask = start_bcsd(root / "dask-bcsd", executor="dask", dask_scheduler=cluster.address)
             procs.append(dask)
-            marks = root / "marks"
-            marks.mkdir()
+            # a folder sandboxed instances may write (bcsd's --isolation-rw-path): under bwrap an
+            # instance sees nothing else of this machine's /tmp, and its clock would never land
+            marks = Path(tempfile.mkdtemp(dir=instance_scratch()))
+            marks.chmod(0o1777)
             runs = {}
             for name, proc in (("bcsd + local executor", local), ("bcsd + Dask executor", dask)):
                 lat = latency_ms(proc, marks, args.latency_n)
