@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.verdict import FailedRun, refuse_failed_runs  # noqa: E402
 from service.executors.base import (  # noqa: E402
     ExecutorEvent,
     InstanceExited,
@@ -87,10 +88,6 @@ class Collector:
         while not predicate():
             self.changed.clear()
             await self.changed.wait()
-
-
-class FailedRun(RuntimeError):
-    """A timed attempt did not succeed: the figure would be meaningless."""
 
 
 async def measure_executor(
@@ -185,4 +182,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(refuse_failed_runs(main))

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "provider"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pulumi.runtime import rpc  # noqa: E402
 
 import api  # noqa: E402
+from bench.verdict import refuse_failed_runs, require  # noqa: E402
 from provider.job_provider import JobProvider  # noqa: E402
 
 JOBS = 1000
@@ -82,6 +84,10 @@ def main() -> None:
     raw = [spec(i) for i in range(JOBS)]
     pairs = list(zip(olds, news, strict=True))
 
+    # the timed calls must do what a deployment relies on: specs accepted, unchanged = no change
+    checked = provider.check({}, news[0])
+    require(not checked.failures, f"check refused the spec: {checked.failures}")
+    require(not provider.diff("job-x", *pairs[0]).changes, "diff saw a change in an unchanged job")
     parse = per_job_ms(api.parse_job, raw)
     check = per_job_ms(lambda n: provider.check({}, n), news)
     diff_same = per_job_ms(lambda p: provider.diff("job-x", p[0], p[1]), pairs)
@@ -110,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(refuse_failed_runs(main))

@@ -29,9 +29,10 @@ sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
 from bench.bench_executors import raw_dask  # noqa: E402
+from bench.verdict import refuse_failed_runs, require, require_finished, require_statuses  # noqa: E402
 from tests.service.dask_cluster import DaskCluster  # noqa: E402
 from tests.service.jobspec import job, task  # noqa: E402
-from tests.support.bcsd import BcsdProcess, start_bcsd  # noqa: E402
+from tests.support.bcsd import BcsdProcess, instance_scratch, start_bcsd  # noqa: E402
 from tests.support.client import SignedClient  # noqa: E402
 from tests.support.postgres import start_postgres  # noqa: E402
 
@@ -53,23 +54,22 @@ def create_rate(proc: BcsdProcess, n: int, threads: int) -> float:
     """Jobs created per second with ``threads`` concurrent signed clients."""
     setup = client_of(proc)
     r = setup.post("/clusters", CLUSTER)
-    assert r.status_code == 201, r.text
+    require(r.status_code == 201, f"the parked cluster was refused: {r.status_code} {r.text[:200]}")
     spec = job({"a": task("true", cluster_id=r.json()["Id"])})
     setup.close()
     clients = [client_of(proc) for _ in range(threads)]
     per = n // threads
 
-    def run(c: SignedClient) -> None:
-        for _ in range(per):
-            c.create_job(spec)
+    def run(c: SignedClient) -> list[int]:
+        return [c.post("/jobs", spec).status_code for _ in range(per)]
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(run, clients))
+        statuses = [s for part in pool.map(run, clients) for s in part]
     elapsed = time.perf_counter() - t0
     for c in clients:
         c.close()
-    return per * threads / elapsed
+    return require_statuses(statuses, 201, "CreateJob requests") / elapsed
 
 
 def latency_ms(proc: BcsdProcess, marks: Path, n: int) -> list[float]:
@@ -80,8 +80,10 @@ def latency_ms(proc: BcsdProcess, marks: Path, n: int) -> list[float]:
         mark = marks / f"{proc.port}-{i}"
         spec = job({"a": task(f"sh -c 'date +%s.%N > {mark}'")})
         t = time.time()
-        c.create_job(spec)
+        job_id = c.create_job(spec)
+        deadline = time.monotonic() + 60
         while not mark.exists() or not mark.read_text().strip():
+            require(time.monotonic() < deadline, f"job {job_id}'s instance never started: {c.job(job_id)}")
             time.sleep(0.002)
         out.append((float(mark.read_text()) - t) * 1e3)
     c.close()
@@ -95,8 +97,7 @@ def instances_per_s(proc: BcsdProcess, n: int) -> float:
     body = c.wait_job(job_id, timeout=600)
     elapsed = time.perf_counter() - t0
     c.close()
-    if body["State"] != "Finished":
-        print(f"  warning: throughput job ended {body['State']}")
+    require_finished(body, f"the {n}-instance throughput job")
     return n / elapsed
 
 
@@ -138,8 +139,10 @@ def main() -> int:
             procs.append(local)
             dask = start_bcsd(root / "dask-bcsd", executor="dask", dask_scheduler=cluster.address)
             procs.append(dask)
-            marks = root / "marks"
-            marks.mkdir()
+            # a folder sandboxed instances may write (bcsd's --isolation-rw-path): under bwrap an
+            # instance sees nothing else of this machine's /tmp, and its clock would never land
+            marks = Path(tempfile.mkdtemp(dir=instance_scratch()))
+            marks.chmod(0o1777)
             runs = {}
             for name, proc in (("bcsd + local executor", local), ("bcsd + Dask executor", dask)):
                 lat = latency_ms(proc, marks, args.latency_n)
@@ -167,4 +170,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(refuse_failed_runs(main))

@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.verdict import FailedRun, refuse_failed_runs, require, require_finished, require_statuses  # noqa: E402
 from tests.support.bcsd import instance_scratch, start_bcsd  # noqa: E402
 from tests.support.client import SignedClient  # noqa: E402
 
@@ -88,14 +89,14 @@ def job(tasks: dict, deps: dict | None = None) -> dict:
 # ------------------------------------------------------------------ measurements
 
 
-def _create_worker(url: str, key: str, secret: str, body: dict, n: int) -> list[float]:
+def _create_worker(url: str, key: str, secret: str, body: dict, n: int) -> list[tuple[float, int]]:
+    """(latency, status) of ``n`` sequential signed creates."""
     client = SignedClient(url, key, secret)
     out = []
     for _ in range(n):
         t0 = time.perf_counter()
         r = client.post("/jobs", body)
-        out.append(time.perf_counter() - t0)
-        assert r.status_code == 201, r.text
+        out.append((time.perf_counter() - t0, r.status_code))
     client.close()
     return out
 
@@ -114,19 +115,16 @@ def create_throughput(url: str, key: str, secret: str, cluster_id: str, total: i
             pool.map(_create_worker, *zip(*[(url, key, secret, body, per)] * clients, strict=True))
         )
         elapsed = time.perf_counter() - started
-    latencies = [x for part in results for x in part]
+    require_statuses((s for part in results for _, s in part), 201, "CreateJob requests")
+    latencies = [x for part in results for x, _ in part]
     return len(latencies) / elapsed, pct(latencies, 50), pct(latencies, 99)
 
 
-class FailedRun(RuntimeError):
-    """The work a figure timed did not succeed: the figure is refused."""
-
-
 def finished(client: SignedClient, job_id: str, timeout: float) -> dict:
-    done = client.wait_job(job_id, timeout=timeout)
-    if done["State"] != "Finished":
-        raise FailedRun(f"job {job_id} ended {done['State']}: {done.get('Message', '')}")
-    return done
+    try:
+        return require_finished(client.wait_job(job_id, timeout=timeout))
+    except TimeoutError as late:
+        raise FailedRun(str(late)) from None
 
 
 def create_to_start(client: SignedClient, samples: int) -> list[float]:
@@ -192,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
                     "Groups": {"g": {"DesiredVMCount": 0}},
                 },
             )
+            require(r.status_code == 201, f"the idle cluster was refused: {r.status_code} {r.text[:200]}")
             cluster_id = r.json()["Id"]
             rate, p50, p99 = create_throughput(
                 bcsd.url, bcsd.key_id, bcsd.secret, cluster_id, args.creates, args.clients
@@ -250,4 +249,4 @@ def isolation_cost(tmp: Path, spawn_s: float, count: int) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(refuse_failed_runs(main))
