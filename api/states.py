@@ -9,22 +9,23 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-RunState = Literal["Waiting", "Running", "Finished", "Failed", "Stopped"]
+#: the API's State of a job, task or instance (named apart from the scheduler's RunState, which owns memory)
+Phase = Literal["Waiting", "Running", "Finished", "Failed", "Stopped"]
 ClusterState = Literal["Active", "Deleting", "Deleted", "Error"]
 VMState = Literal["Pending", "Starting", "Running", "Deleting", "Deleted"]
 Scope = Literal["Job", "Task", "Instance"]
 
 #: the five run states in the API's order (the ``…Count`` fields and metrics use this order)
-RUN_STATES: Final[tuple[RunState, ...]] = get_args(RunState)
+RUN_STATES: Final[tuple[Phase, ...]] = get_args(Phase)
 #: states in which a job, task or instance still has work to do
-ACTIVE_STATES: Final[frozenset[RunState]] = frozenset({"Waiting", "Running"})
+ACTIVE_STATES: Final[frozenset[Phase]] = frozenset({"Waiting", "Running"})
 #: states after which a job no longer changes on its own (the SDK's ``poll`` stops there)
-TERMINAL_STATES: Final[frozenset[RunState]] = frozenset({"Finished", "Failed", "Stopped"})
+TERMINAL_STATES: Final[frozenset[Phase]] = frozenset({"Finished", "Failed", "Stopped"})
 
 JobAction = Literal["StopJob", "StartJob", "DeleteJob", "ChangePriority"]
 
 #: the job states in which each action is accepted; any other state answers 409 (reference §7)
-JOB_ACTIONS: Final[dict[JobAction, frozenset[RunState]]] = {
+JOB_ACTIONS: Final[dict[JobAction, frozenset[Phase]]] = {
     "StopJob": ACTIVE_STATES,
     "StartJob": frozenset({"Stopped", "Failed"}),  # StartJob on Failed: reference §12 #15
     "DeleteJob": TERMINAL_STATES,
@@ -38,7 +39,7 @@ def allows(action: JobAction, state: str) -> bool:
 
 
 #: ``(from, to)`` -> the transition's name (the history's Cause when the caller gives none)
-JOB_TRANSITIONS: Final[dict[tuple[RunState, RunState], str]] = {
+JOB_TRANSITIONS: Final[dict[tuple[Phase, Phase], str]] = {
     ("Waiting", "Running"): "waiting_to_running",  # first instance started
     ("Waiting", "Stopped"): "waiting_to_stopped",  # StopJob
     ("Waiting", "Finished"): "waiting_to_finished",  # nothing to run (every instance tolerated-failed)
@@ -50,7 +51,7 @@ JOB_TRANSITIONS: Final[dict[tuple[RunState, RunState], str]] = {
     ("Failed", "Waiting"): "failed_to_waiting",  # StartJob on Failed (reference §12 #15)
 }
 
-TASK_TRANSITIONS: Final[dict[tuple[RunState, RunState], str]] = {
+TASK_TRANSITIONS: Final[dict[tuple[Phase, Phase], str]] = {
     ("Waiting", "Running"): "waiting_to_running",
     ("Waiting", "Stopped"): "waiting_to_stopped",  # job stopped or failed before it ran (§12 #39)
     ("Waiting", "Finished"): "waiting_to_finished",
@@ -63,7 +64,7 @@ TASK_TRANSITIONS: Final[dict[tuple[RunState, RunState], str]] = {
     ("Failed", "Waiting"): "failed_to_waiting",
 }
 
-INSTANCE_TRANSITIONS: Final[dict[tuple[RunState, RunState], str]] = {
+INSTANCE_TRANSITIONS: Final[dict[tuple[Phase, Phase], str]] = {
     ("Waiting", "Running"): "waiting_to_running",  # launched on a VM slot
     ("Waiting", "Stopped"): "waiting_to_stopped",
     ("Running", "Finished"): "running_to_finished",
@@ -74,7 +75,7 @@ INSTANCE_TRANSITIONS: Final[dict[tuple[RunState, RunState], str]] = {
     ("Failed", "Waiting"): "failed_to_waiting",
 }
 
-TRANSITIONS: Final[dict[Scope, dict[tuple[RunState, RunState], str]]] = {
+TRANSITIONS: Final[dict[Scope, dict[tuple[Phase, Phase], str]]] = {
     "Job": JOB_TRANSITIONS,
     "Task": TASK_TRANSITIONS,
     "Instance": INSTANCE_TRANSITIONS,

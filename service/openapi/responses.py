@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.states import RunState
+from api.states import Phase
 from api.states import Scope as TransitionScope
 
 #: reference §4.2: the SDK parses ``...Time`` keys with ``%Y-%m-%dT%H:%M:%S.%fZ``; "" = not reached
@@ -52,7 +52,7 @@ class Job(Body):
     Name: str
     OwnerId: int
     Priority: int
-    State: RunState
+    State: Phase
     Message: str
     CreationTime: Timestamp
     StartTime: Timestamp
@@ -66,7 +66,7 @@ class Job(Body):
 
 class Task(Body):
     TaskName: str
-    State: RunState
+    State: Phase
     StartTime: Timestamp
     EndTime: Timestamp
     InstanceMetrics: Counters
@@ -90,7 +90,7 @@ class InstanceError(Body):
 
 class Instance(Body):
     InstanceId: int
-    State: RunState
+    State: Phase
     StartTime: Timestamp
     EndTime: Timestamp
     RetryCount: int

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from api.states import ACTIVE_STATES, TERMINAL_STATES, RunState, allows
+from api.states import ACTIVE_STATES, TERMINAL_STATES, Phase, allows
 from service.scheduler.transitions import transition_name
 
 # ---------------------------------------------------------------- views
@@ -29,7 +29,7 @@ from service.scheduler.transitions import transition_name
 @dataclass(slots=True)
 class InstanceView:
     idx: int
-    state: RunState = "Waiting"
+    state: Phase = "Waiting"
     retry_count: int = 0
     attempt: int = 0  # attempts launched so far; the running attempt is attempt - 1
 
@@ -40,7 +40,7 @@ class TaskView:
     upstream: tuple[str, ...]
     max_retry: int
     instances: list[InstanceView]
-    state: RunState = "Waiting"
+    state: Phase = "Waiting"
     auto_cluster: bool = False
     reserve_on_fail: bool = False
     cluster_id: str = ""  # the named cluster; "" when the task runs on its AutoCluster
@@ -54,7 +54,7 @@ class TaskView:
 @dataclass(slots=True)
 class JobView:
     id: str
-    state: RunState
+    state: Phase
     fail_on_instance_fail: bool
     auto_release: bool
     tasks: dict[str, TaskView]
@@ -176,7 +176,7 @@ Instruction = (
 # ---------------------------------------------------------------- state setters (validate via tables)
 
 
-def _job(view: JobView, to: RunState, cause: str, now: float, out: list[Instruction]) -> None:
+def _job(view: JobView, to: Phase, cause: str, now: float, out: list[Instruction]) -> None:
     if view.state == to:
         return
     transition_name("Job", view.state, to, view.id)
@@ -186,7 +186,7 @@ def _job(view: JobView, to: RunState, cause: str, now: float, out: list[Instruct
 
 
 def _task(
-    view: JobView, task: TaskView, to: RunState, cause: str, now: float, out: list[Instruction]
+    view: JobView, task: TaskView, to: Phase, cause: str, now: float, out: list[Instruction]
 ) -> None:
     if task.state == to:
         return
@@ -200,7 +200,7 @@ def _instance(
     view: JobView,
     task: TaskView,
     inst: InstanceView,
-    to: RunState,
+    to: Phase,
     cause: str,
     now: float,
     out: list[Instruction],
@@ -350,7 +350,7 @@ def _fail_job(view: JobView, failed: TaskView, cause: str, now: float, out: list
 
 def _stop_everything(
     view: JobView,
-    to: RunState,
+    to: Phase,
     cause: str,
     now: float,
     out: list[Instruction],

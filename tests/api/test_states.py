@@ -15,13 +15,13 @@ from api.states import (
     RUN_STATES,
     TERMINAL_STATES,
     TRANSITIONS,
-    RunState,
+    Phase,
     allows,
 )
 from service.scheduler import core
 
 #: the state each action moves an allowed job to (DeleteJob and ChangePriority move none)
-TARGET: dict[str, RunState] = {"StopJob": "Stopped", "StartJob": "Waiting"}
+TARGET: dict[str, Phase] = {"StopJob": "Stopped", "StartJob": "Waiting"}
 
 
 def test_every_table_names_only_run_states() -> None:
@@ -31,7 +31,7 @@ def test_every_table_names_only_run_states() -> None:
 
 
 @pytest.mark.parametrize(("action", "target"), TARGET.items())
-def test_an_allowed_action_is_a_transition(action: str, target: RunState) -> None:
+def test_an_allowed_action_is_a_transition(action: str, target: Phase) -> None:
     for state in JOB_ACTIONS[action]:  # type: ignore[index]
         assert (state, target) in JOB_TRANSITIONS, (action, state)
 
@@ -41,7 +41,7 @@ def test_nothing_leaves_a_terminal_state_on_its_own() -> None:
     assert {b for (a, b) in JOB_TRANSITIONS if a in TERMINAL_STATES} == {"Waiting"}
 
 
-def _view(state: RunState) -> core.JobView:
+def _view(state: Phase) -> core.JobView:
     inst = core.InstanceView(0, state="Stopped" if state in ("Stopped", "Failed") else state)
     task = core.TaskView("a", (), 0, [inst], state=inst.state)
     return core.JobView(
@@ -54,7 +54,7 @@ def _view(state: RunState) -> core.JobView:
     ("action", "event"), [("StopJob", core.StopRequested()), ("StartJob", core.StartRequested())]
 )
 def test_the_core_acts_exactly_where_the_table_allows(
-    state: RunState, action: str, event: core.Event
+    state: Phase, action: str, event: core.Event
 ) -> None:
     out = core.step(_view(state), event, 1.0)
     moved = [i.to for i in out if isinstance(i, core.SetJobState)]
