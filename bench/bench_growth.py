@@ -116,6 +116,12 @@ def measure(proc: BcsdProcess, cluster_id: str, ids: list[str], args: argparse.N
         finished = {"State": "Finished"}
         fig["ListJobs State=Finished page p50, ms"] = p50_ms(lambda: page(finished), args.reads // 2)
         fig["ListJobs page by Marker p50, ms"] = p50_ms(lambda: page({"Marker": middle}), args.reads // 2)
+
+        def on_cluster() -> None:  # the jobs of one named cluster: few, among every stored job
+            r = client.get("/jobs", {"MaxItemCount": 50, "ClusterId": cluster_id})
+            require(r.status_code == 200, f"ListJobs ClusterId answered {r.status_code}")
+
+        fig["ListJobs ClusterId=<cluster> p50, ms"] = p50_ms(on_cluster, args.reads // 2)
         s0, c0 = turn_totals(client)
         walls = run_trivial(client, args.chains)
         s1, c1 = turn_totals(client)

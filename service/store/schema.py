@@ -66,6 +66,7 @@ tasks = Table(
     Column("instance_type", String(64), nullable=False, default=""),
     Column("start_time", Float),
     Column("end_time", Float),
+    Index("ix_tasks_cluster", "cluster_id"),  # ListJobs?ClusterId=, DeleteCluster's "in use" check
 )
 
 instances = Table(
