@@ -4,7 +4,8 @@ Two servers on one data dir would run one job twice and race on the SQLite file,
 looks for "the" bcsd of a data dir by port (``make down`` after ``BCS_DEV_PORT`` changed) would find
 the wrong one. The lock file also says who holds it (pid and URL), so such a tool finds the running
 server whatever its port. The kernel drops the lock when the process dies, however it dies, so a
-stale file never blocks a restart.
+stale file never blocks a restart. The reader of that file is the quickstart's
+(``provider/driver/dev_service.running``): the provider never imports ``service``.
 """
 
 from __future__ import annotations
@@ -63,20 +64,3 @@ def announce(fd: int, url: str) -> None:
     os.ftruncate(fd, 0)
     os.pwrite(fd, data, 0)
 
-
-def running_holder(data_dir: Path) -> Holder | None:
-    """The bcsd serving ``data_dir`` now, or None when none does (the lock is free)."""
-    path = data_dir / LOCK_NAME
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return _read_holder(path) or Holder(0, "")
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)

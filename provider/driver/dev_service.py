@@ -46,9 +46,11 @@ def running(data: Path) -> RunningBcsd | None:
             return RunningBcsd(int(doc.get("pid", 0)), str(doc.get("url", "")))
         except (OSError, ValueError):
             return RunningBcsd(0, "")
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    os.close(fd)
-    return None
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:  # also when a bcsd holds the lock: start() asks every few ms while one comes up
+        os.close(fd)
 
 
 def healthy(url: str) -> bool:
