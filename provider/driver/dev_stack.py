@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provider.driver.checkpoint import from_deployment
+
 JOB_TYPE = "pulumi-python:dynamic/bcs:Job"
 
 
@@ -32,13 +34,13 @@ def stack_jobs(checkpoint: Path) -> list[StackJob]:
         return []
     latest = json.loads(checkpoint.read_text()).get("checkpoint", {}).get("latest") or {}
     jobs = []
-    for res in latest.get("resources") or []:
-        outputs = res.get("outputs") or {}
-        if res.get("type") != JOB_TYPE or res.get("delete") or not isinstance(outputs.get("job_id"), str):
+    for res in from_deployment(latest, stack="").resources:
+        job_id = res.outputs.get("job_id")
+        if res.type != JOB_TYPE or res.pending_delete or not isinstance(job_id, str):
             continue
-        dag = outputs["DAG"] if isinstance(outputs.get("DAG"), Mapping) else {}
+        dag = res.outputs["DAG"] if isinstance(res.outputs.get("DAG"), Mapping) else {}
         tasks = dag["Tasks"] if isinstance(dag.get("Tasks"), Mapping) else {}
-        jobs.append(StackJob(res["urn"].rsplit("::", 1)[-1], outputs["job_id"], tasks))
+        jobs.append(StackJob(res.name, job_id, tasks))
     return sorted(jobs, key=lambda j: j.name)
 
 
