@@ -54,14 +54,17 @@ _EMPTY: dict[type[WireModel], WireModel] = {}
 
 
 def _none_if_empty(value: M | None) -> M | None:
-    """``None`` for an object equal to its class's empty one (defaults only, no unknown keys)."""
-    if value is None:
-        return None
+    """``None`` for an object equal to its class's empty one (defaults only, no unknown keys).
+
+    Compares the field values directly rather than with ``==`` (this runs for every optional
+    object of every body and every stored spec loaded back)."""
+    if value is None or value.__pydantic_extra__:
+        return value
     cls = type(value)
     empty = _EMPTY.get(cls)
     if empty is None:
         empty = _EMPTY[cls] = cls()
-    return None if value == empty else value
+    return None if value.__dict__ == empty.__dict__ else value
 
 
 def _sorted(items: list[str]) -> list[str]:
