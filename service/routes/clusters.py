@@ -75,6 +75,9 @@ async def put_cluster(cluster_id: str, request: Request) -> Response:
     body = await read_json(request, allow_empty=True)
     parse_modify_cluster(body)
     assert isinstance(body, dict)
+    # a group may be moved to another type: the same offer applies as at CreateCluster
+    for refused in cluster_instance_type_errors(body, INSTANCE_TYPES):
+        raise refused
     with r.engine.begin() as conn:
         modify_cluster(conn, cluster_id, body)
     r.scheduler.wake()  # grown clusters have new free slots

@@ -1,5 +1,5 @@
 """bcsd refuses an InstanceType it does not offer (its ``/available`` table) at CreateJob and
-CreateCluster, with a 400 naming the type and the path; types it offers are accepted."""
+CreateCluster and ModifyCluster, with a 400 naming the type and the path; types it offers are accepted."""
 
 from __future__ import annotations
 
@@ -39,3 +39,16 @@ def test_create_cluster_refuses_an_instance_type_it_does_not_offer(shared_client
     assert r.status_code == 400 and r.json()["Code"] == "InvalidGroups.g.InstanceType", r.text
     assert "bcs.zz.huge is not offered" in r.json()["Message"]
     assert shared_client.post("/clusters", _cluster("bcs.a2.large")).status_code == 201
+
+
+def test_modify_cluster_refuses_an_instance_type_it_does_not_offer(shared_client: SignedClient) -> None:
+    cluster_id = shared_client.post("/clusters", _cluster("bcs.a2.large")).json()["Id"]
+    r = shared_client.put(f"/clusters/{cluster_id}", {"Groups": {"g": {"InstanceType": "bcs.zz.huge"}}})
+    assert r.status_code == 400 and r.json()["Code"] == "InvalidGroups.g.InstanceType", r.text
+    assert "bcs.zz.huge is not offered" in r.json()["Message"]
+    group = shared_client.get(f"/clusters/{cluster_id}").json()["Groups"]["g"]
+    assert group.get("InstanceType", "") != "bcs.zz.huge"  # nothing was changed
+    ok = shared_client.put(f"/clusters/{cluster_id}", {"Groups": {"g": {"InstanceType": "ecs.sn1.medium"}}})
+    assert ok.status_code == 200, ok.text
+    assert shared_client.get(f"/clusters/{cluster_id}").json()["Groups"]["g"]["InstanceType"] == "ecs.sn1.medium"
+    assert shared_client.delete(f"/clusters/{cluster_id}").status_code == 204
