@@ -1,15 +1,19 @@
 """The BatchCompute API contract shared by ``bcsd`` (service) and the Pulumi provider.
 
 Pipeline: bytes -> ``parse_json_body`` -> rule walk (``api.rules``: the wire rules as data, in
-the API's order of checks) -> pydantic models -> ``canonical_job`` for comparisons. Errors all
+the API's order of checks) -> frozen pydantic models in the normal form (``.wire`` is what is
+stored and compared; a task carries ``effective_auto_cluster`` and ``reserves_on_fail``). Errors all
 come from one catalogue (``ERRORS``, built with ``error(key, **ctx)``). Imports only pydantic.
 """
 
-from api.canonical import canonical_cluster, canonical_job
-from api.cluster_choice import ClusterChoice, effective_auto_cluster, effective_cluster, reserves_on_fail
 from api.errors import ERRORS, ApiError, ErrorSpec, error
 from api.instance_types import cluster_instance_type_errors, job_instance_type_errors
-from api.models.cluster import ClusterDescription, GroupDescription, ModifyClusterDescription
+from api.models.cluster import (
+    ClusterDescription,
+    ClusterInputMappingConfig,
+    GroupDescription,
+    ModifyClusterDescription,
+)
 from api.models.common import (
     NAS,
     VPC,
@@ -56,8 +60,8 @@ __all__ = [
     "ApiError",
     "AutoCluster",
     "Classic",
-    "ClusterChoice",
     "ClusterDescription",
+    "ClusterInputMappingConfig",
     "Command",
     "Configs",
     "Disk",
@@ -78,14 +82,10 @@ __all__ = [
     "Quotas",
     "TaskDescription",
     "Topic",
-    "canonical_cluster",
-    "canonical_job",
     "check_cluster",
     "cluster_instance_type_errors",
     "check_idempotent_token",
     "check_job",
-    "effective_auto_cluster",
-    "effective_cluster",
     "error",
     "job_instance_type_errors",
     "parse_cluster",
@@ -95,5 +95,4 @@ __all__ = [
     "parse_modify_cluster",
     "parse_priority",
     "quota_errors",
-    "reserves_on_fail",
 ]

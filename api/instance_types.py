@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from api.cluster_choice import effective_auto_cluster
 from api.errors import ApiError, error
+from api.rules.dag import auto_cluster_taking_effect
 
 
 def _refused(value: str, offered: Collection[str], path: str, param: str) -> ApiError:
@@ -30,7 +30,7 @@ def job_instance_type_errors(body: dict[str, Any], offered: Collection[str]) -> 
     dag = body.get("DAG")
     tasks = dag.get("Tasks") if isinstance(dag, dict) else None
     for name, task in tasks.items() if isinstance(tasks, dict) else ():
-        auto = effective_auto_cluster(task) if isinstance(task, dict) else None
+        auto = auto_cluster_taking_effect(task) if isinstance(task, dict) else None
         if auto is None:
             continue
         value = auto.get("InstanceType")

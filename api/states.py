@@ -21,13 +21,15 @@ RUN_STATES: Final[tuple[Phase, ...]] = get_args(Phase)
 ACTIVE_STATES: Final[frozenset[Phase]] = frozenset({"Waiting", "Running"})
 #: states after which a job no longer changes on its own (the SDK's ``poll`` stops there)
 TERMINAL_STATES: Final[frozenset[Phase]] = frozenset({"Finished", "Failed", "Stopped"})
+#: terminal states in which the work was not done: a job's Message says why, StartJob re-runs them
+UNSUCCESSFUL_STATES: Final[frozenset[Phase]] = frozenset({"Failed", "Stopped"})
 
 JobAction = Literal["StopJob", "StartJob", "DeleteJob", "ChangePriority"]
 
 #: the job states in which each action is accepted; any other state answers 409 (reference §7)
 JOB_ACTIONS: Final[dict[JobAction, frozenset[Phase]]] = {
     "StopJob": ACTIVE_STATES,
-    "StartJob": frozenset({"Stopped", "Failed"}),  # StartJob on Failed: reference §12 #15
+    "StartJob": UNSUCCESSFUL_STATES,  # StartJob on Failed: reference §12 #15
     "DeleteJob": TERMINAL_STATES,
     "ChangePriority": frozenset({"Stopped"}),
 }

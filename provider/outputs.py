@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from api.cluster_choice import effective_auto_cluster
+from api import ApiError, TaskDescription, parse_job
 from provider.preview import UNKNOWN, is_unknown
 
 JOB_OUTPUTS: tuple[str, ...] = (
@@ -73,19 +73,19 @@ def _counts(metrics: Any) -> dict[str, int]:
     return {key[: -len("Count")].lower(): int(metrics.get(key) or 0) for key in _COUNTS}
 
 
-def _task_output(name: str, spec_task: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+def _task_output(spec_task: TaskDescription | None, live: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "state": live.get("State", ""),
         "start_time": live.get("StartTime", ""),
         "end_time": live.get("EndTime", ""),
         "instances": _counts(live.get("InstanceMetrics")),
-        "cluster_id": live.get("ClusterId", "") or spec_task.get("ClusterId", ""),
+        "cluster_id": live.get("ClusterId", "") or (spec_task.cluster_id if spec_task else ""),
     }
-    auto = effective_auto_cluster(spec_task)
+    auto = spec_task.effective_auto_cluster if spec_task else None
     if auto is not None:
         reserved = int(live.get("ReservedVMCount") or 0)
         out["auto_cluster"] = {
-            "spec": redact(auto),
+            "spec": redact(auto.model_dump(by_alias=True, exclude_unset=True)),  # as written
             "cluster_id": live.get("AutoClusterId", ""),
             "vm_count": int(live.get("VMCount") or 0),
             "reserved": reserved > 0,
@@ -97,8 +97,12 @@ def _task_output(name: str, spec_task: Mapping[str, Any], live: Mapping[str, Any
 def job_outputs(
     job: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]], spec: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Outputs of a live job: GetJob + ListTasks, joined with the spec's per-task AutoClusters."""
-    spec_tasks = ((spec.get("DAG") or {}).get("Tasks") or {}) if isinstance(spec, Mapping) else {}
+    """Outputs of a live job: GetJob + ListTasks, joined with the spec's per-task AutoClusters
+    (a spec the API rejects, which the service cannot have accepted, contributes no tasks)."""
+    try:
+        spec_tasks = parse_job(dict(spec)).dag.tasks
+    except ApiError:
+        spec_tasks = {}
     live = {t.get("TaskName", ""): t for t in tasks}
     return {
         "job_id": job.get("Id", ""),
@@ -109,7 +113,7 @@ def job_outputs(
         "end_time": job.get("EndTime", ""),
         "released": False,
         "tasks": {
-            name: _task_output(name, spec_tasks.get(name) or {}, live.get(name) or {})
+            name: _task_output(spec_tasks.get(name), live.get(name) or {})
             for name in sorted(set(spec_tasks) | set(live))
         },
     }

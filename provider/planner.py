@@ -3,7 +3,7 @@
 Pipeline (each step produces values, no I/O)::
 
     wire spec (old, new) --split--> API part + provider-only keys (triggers, on_failure, wait_for)
-        --canonical--> api.canonical_job / canonical_cluster (defaults filled, order-free lists sorted)
+        --canonical--> api.parse_job / parse_cluster(...).wire (defaults filled, order-free lists sorted)
         --equal / hash--> equal?  -> Plan("same")    (cheap: most specs in a stack did not change)
         --prune--> equal subtrees (unchanged tasks, ...) dropped, so only changed parts reach deepdiff
         --deepdiff--> dotted wire paths (``DAG.Tasks.taskA.AutoCluster.InstanceType``)
@@ -81,7 +81,7 @@ def _api_part(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def canonical_job_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The job's API part through ``api.canonical_job``.
+    """The job's API part in the normal form of ``api.parse_job`` (``.wire``).
 
     A spec the API rejects (check reports it; during preview a non-string value may still be
     unknown) is compared as written, so the planner never fails where ``check`` already explains
@@ -91,18 +91,18 @@ def canonical_job_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
 
     body = _api_part(spec)
     try:
-        return swap(api.canonical_job(api.parse_job(swap(body, UNKNOWN, STAND_IN))), STAND_IN, UNKNOWN)
+        return swap(api.parse_job(swap(body, UNKNOWN, STAND_IN)).wire, STAND_IN, UNKNOWN)
     except api.ApiError:
         return body
 
 
 def canonical_cluster_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The cluster spec through ``api.canonical_cluster`` (as written when the API rejects it)."""
+    """The cluster spec in the normal form of ``api.parse_cluster`` (as written when the API rejects it)."""
     import api
 
     body = dict(spec)
     try:
-        return api.canonical_cluster(api.parse_cluster(body))
+        return api.parse_cluster(body).wire
     except api.ApiError:
         return body
 

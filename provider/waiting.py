@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from api.states import TERMINAL_STATES
+from api.states import TERMINAL_STATES, UNSUCCESSFUL_STATES
 from provider.client import BatchComputeClient
 from provider.errors import BatchComputeError, JobFailed
 
@@ -48,7 +48,7 @@ def failure_detail(client: BatchComputeClient, job: dict[str, Any]) -> str:
     """``task X instance N: exit code C: message`` for the first failed instance, if any."""
     job_id = str(job.get("Id", ""))
     for task in client.list_tasks(job_id):
-        if task.get("State") not in ("Failed", "Stopped") and not (task.get("InstanceMetrics") or {}).get(
+        if task.get("State") not in UNSUCCESSFUL_STATES and not (task.get("InstanceMetrics") or {}).get(
             "FailedCount"
         ):
             continue

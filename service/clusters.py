@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from api import AutoCluster, ClusterDescription
 from api.errors import ApiError, error
+from api.states import ACTIVE_STATES
 from service.config import Settings
 from service.store import repo
 
@@ -38,20 +40,19 @@ def new_vm_rows(cluster_id: str, group: str, n: int, now: float) -> list[dict[st
     ]
 
 
-def create_named_cluster(conn: Connection, settings: Settings, canonical: dict[str, Any], seq: int) -> str:
+def create_named_cluster(conn: Connection, settings: Settings, cluster: ClusterDescription, seq: int) -> str:
     now = time.time()
     cluster_id = new_cluster_id()
     group_rows, vm_rows = [], []
-    for name, group in (canonical.get("Groups") or {}).items():
-        desired = int(group.get("DesiredVMCount") or 0)
-        itype = str(group.get("InstanceType") or canonical.get("InstanceType") or "")
+    for name, group in cluster.groups.items():
+        desired = group.desired_vm_count or 0
         group_rows.append(
             {
                 "cluster_id": cluster_id,
                 "name": name,
                 "desired": desired,
-                "instance_type": itype,
-                "spec": group,
+                "instance_type": group.instance_type or cluster.instance_type,
+                "spec": group.wire,
             }
         )
         vm_rows.extend(new_vm_rows(cluster_id, name, desired, now))
@@ -60,11 +61,11 @@ def create_named_cluster(conn: Connection, settings: Settings, canonical: dict[s
         {
             "id": cluster_id,
             "seq": seq,
-            "name": str(canonical.get("Name", "")),
+            "name": cluster.name,
             "kind": "named",
             "owner_id": settings.owner_id,
             "state": "Active",
-            "description": canonical,
+            "description": cluster.wire,
             "creation_time": now,
         },
         group_rows,
@@ -74,13 +75,13 @@ def create_named_cluster(conn: Connection, settings: Settings, canonical: dict[s
 
 
 def create_auto_cluster(
-    conn: Connection, job_id: str, task: str, auto: dict[str, Any], instance_count: int, settings: Settings
+    conn: Connection, job_id: str, task: str, auto: AutoCluster, instance_count: int, settings: Settings
 ) -> str:
     """The task's anonymous cluster: min(InstanceCount, auto_cluster_max_vms) VMs, one group."""
     now = time.time()
     cluster_id = new_cluster_id()
     n = max(1, min(instance_count, settings.auto_cluster_max_vms))
-    itype = str(auto.get("InstanceType") or "")
+    itype = auto.instance_type
     repo.insert_cluster(
         conn,
         {
@@ -90,7 +91,7 @@ def create_auto_cluster(
             "kind": "auto",
             "owner_id": settings.owner_id,
             "state": "Active",
-            "description": {"AutoCluster": auto},
+            "description": {"AutoCluster": auto.wire},
             "job_id": job_id,
             "task_name": task,
             "creation_time": now,
@@ -163,7 +164,7 @@ def jobs_using(conn: Connection, cluster_id: str) -> list[str]:
     from service.store.schema import jobs, tasks
 
     on_cluster = select(tasks.c.job_id).where(tasks.c.cluster_id == cluster_id)
-    query = select(jobs.c.id).where(and_(jobs.c.state.in_(("Waiting", "Running")), jobs.c.id.in_(on_cluster)))
+    query = select(jobs.c.id).where(and_(jobs.c.state.in_(sorted(ACTIVE_STATES)), jobs.c.id.in_(on_cluster)))
     return [row.id for row in conn.execute(query.order_by(jobs.c.seq))]
 
 

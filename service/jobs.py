@@ -15,14 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from api import (
-    canonical_job,
-    effective_cluster,
-    job_instance_type_errors,
-    parse_job,
-    quota_errors,
-    reserves_on_fail,
-)
+from api import JobDescription, job_instance_type_errors, parse_job, quota_errors
 from api.errors import error
 from service.config import INSTANCE_TYPES, Settings
 from service.idempotency import replayed
@@ -43,8 +36,9 @@ def new_job_id() -> str:
     return "job-" + secrets.token_hex(16).upper()
 
 
-def spec_hash(canonical: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+def spec_hash(wire: dict[str, Any]) -> str:
+    """What idempotent replays compare: the normal form, key order aside."""
+    return hashlib.sha256(json.dumps(wire, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def require_active_cluster(conn: Connection, cluster_id: str) -> None:
@@ -66,72 +60,65 @@ def check_restartable(conn: Connection, job_id: str) -> None:
 
 def accept_job(
     conn: Connection, settings: Settings, body: object, token: str
-) -> tuple[str, core.JobView | None, dict[str, Any]]:
+) -> tuple[str, core.JobView | None, JobDescription]:
     """Validate, apply quotas and IdempotentToken, insert. Returns (job id, new view or None
-    when the token replayed an earlier job, stored description)."""
+    when the token replayed an earlier job, the job as stored)."""
     job = parse_job(body)
     # only a type this service offers (its /available table) can ever run (issue 13)
     refused = next(job_instance_type_errors(body, INSTANCE_TYPES), None) if isinstance(body, dict) else None
     if refused is not None:
         raise refused
-    canonical = canonical_job(job)
-    digest = spec_hash(canonical)
+    wire = job.wire
+    digest = spec_hash(wire)
     if (earlier := replayed(conn, "job", token, digest)) is not None:
-        return earlier, None, canonical
+        return earlier, None, job
     # MaxJobCount counts stored jobs (any state; DeleteJob and AutoRelease give the slot back)
     max_jobs = settings.quotas.max_job_count
     at_limit = not repo.claim_job_slot(conn, max_jobs)
     problems = quota_errors(job, settings.quotas, max_jobs if at_limit else 0)
     if problems:  # the transaction rolls back, so a refused create keeps no slot
         raise problems[0]
-    tasks_spec: dict[str, Any] = canonical["DAG"]["Tasks"]
-    deps: dict[str, list[str]] = canonical["DAG"].get("Dependencies") or {}
-    upstream: dict[str, list[str]] = {name: [] for name in tasks_spec}
-    for up, downs in deps.items():
-        for down in downs:
-            upstream.setdefault(down, []).append(up)
     now = time.time()
     job_id = new_job_id()
     task_rows: list[dict[str, Any]] = []
     inst_rows: list[dict[str, Any]] = []
     task_views: dict[str, core.TaskView] = {}
     checked: set[str] = set()
-    for ordinal, (name, model) in enumerate(job.dag.tasks.items()):
-        spec = tasks_spec[name]
-        choice = effective_cluster(model)
-        cluster_id = choice.cluster_id or ""
+    for ordinal, (name, task) in enumerate(job.dag.tasks.items()):
+        cluster_id = task.cluster_id
         if cluster_id and cluster_id not in checked:  # tasks often share one cluster
             require_active_cluster(conn, cluster_id)
             checked.add(cluster_id)
-        auto = spec.get("AutoCluster") or {}
-        count = int(spec.get("InstanceCount") or 1)
+        auto = task.effective_auto_cluster
+        upstream = job.dag.upstream(name)
         task_rows.append(
             {
                 "job_id": job_id,
                 "name": name,
                 "ordinal": ordinal,
                 "state": "Waiting",
-                "upstream": sorted(upstream.get(name, [])),
-                "instance_count": count,
-                "max_retry": int(spec.get("MaxRetryCount") or 0),
-                "timeout_s": int(spec.get("Timeout") or 86400),
+                "upstream": upstream,
+                "instance_count": task.instance_count,
+                "max_retry": task.max_retry_count,
+                "timeout_s": task.timeout,
                 "cluster_id": cluster_id,
                 "auto_cluster_id": "",
-                "reserve_on_fail": reserves_on_fail(spec),
+                "reserve_on_fail": task.reserves_on_fail,
                 "reserved_vm_count": 0,
-                "instance_type": "" if cluster_id else str(auto.get("InstanceType") or ""),
+                "instance_type": auto.instance_type if auto else "",
             }
         )
         inst_rows.extend(
-            {"job_id": job_id, "task_name": name, "instance_id": i, "state": "Waiting"} for i in range(count)
+            {"job_id": job_id, "task_name": name, "instance_id": i, "state": "Waiting"}
+            for i in range(task.instance_count)
         )
         task_views[name] = core.TaskView(
             name=name,
-            upstream=tuple(sorted(upstream.get(name, []))),
-            max_retry=task_rows[-1]["max_retry"],
-            instances=[core.InstanceView(i) for i in range(count)],
+            upstream=tuple(upstream),
+            max_retry=task.max_retry_count,
+            instances=[core.InstanceView(i) for i in range(task.instance_count)],
             auto_cluster=not cluster_id,
-            reserve_on_fail=task_rows[-1]["reserve_on_fail"],
+            reserve_on_fail=task.reserves_on_fail,
             cluster_id=cluster_id,
         )
     seq = next_seq()
@@ -140,15 +127,15 @@ def accept_job(
         {
             "id": job_id,
             "seq": seq,
-            "name": canonical.get("Name", ""),
+            "name": job.name,
             "owner_id": settings.owner_id,
-            "priority": int(canonical.get("Priority") or 0),
+            "priority": job.priority,
             "state": "Waiting",
             "message": "",
-            "description": canonical,
+            "description": wire,
             "spec_hash": digest,
-            "auto_release": bool(canonical.get("AutoRelease")),
-            "fail_on_instance_fail": bool(canonical.get("JobFailOnInstanceFail", True)),
+            "auto_release": job.auto_release,
+            "fail_on_instance_fail": job.job_fail_on_instance_fail,
             "creation_time": now,
             "start_time": None,
             "end_time": None,
@@ -161,13 +148,13 @@ def accept_job(
     view = core.JobView(
         id=job_id,
         state="Waiting",
-        fail_on_instance_fail=bool(canonical.get("JobFailOnInstanceFail", True)),
-        auto_release=bool(canonical.get("AutoRelease")),
+        fail_on_instance_fail=job.job_fail_on_instance_fail,
+        auto_release=job.auto_release,
         tasks=task_views,
-        priority=int(canonical.get("Priority") or 0),
+        priority=job.priority,
         seq=seq,
     )
-    return job_id, view, canonical
+    return job_id, view, job
 
 
 def release_job(conn: Connection, job_id: str, reason: str, sandbox_root: Path | None = None) -> None:

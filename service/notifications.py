@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import Connection, Engine
 
+from api import JobDescription
 from api.timestamps import format_ts
 from service.store import repo
 
@@ -28,12 +29,12 @@ def _ts(value: float | None) -> str:
     return format_ts(datetime.fromtimestamp(value, UTC)) if value else ""
 
 
-def enqueue_job_events(conn: Connection, spec: dict[str, Any], view: Any, notes: list[Any]) -> bool:
+def enqueue_job_events(conn: Connection, spec: JobDescription | None, view: Any, notes: list[Any]) -> bool:
     """Queue the subscribed subset of ``notes`` (core ``Notify`` instructions). True if any."""
-    topic = (spec.get("Notification") or {}).get("Topic") or {}
-    endpoint, events = str(topic.get("Endpoint") or ""), set(topic.get("Events") or [])
-    if not endpoint or not events:
+    topic = spec.notification.topic if spec is not None and spec.notification is not None else None
+    if spec is None or topic is None or not topic.endpoint or not topic.events:
         return False
+    endpoint, events = topic.endpoint, set(topic.events)
     wanted = [n for n in notes if n.event in events]
     if not wanted:
         return False
@@ -44,10 +45,10 @@ def enqueue_job_events(conn: Connection, spec: dict[str, Any], view: Any, notes:
         payload: dict[str, Any] = {
             "Category": "Job",
             "JobId": view.id,
-            "JobName": spec.get("Name", ""),
+            "JobName": spec.name,
             "Event": note.event,
             "State": view.state,
-            "TopicName": topic.get("Name", ""),
+            "TopicName": topic.name,
             "CreationTime": _ts(job.creation_time) if job else "",
             "StartTime": _ts(job.start_time) if job else "",
             "EndTime": _ts(job.end_time) if job else "",
@@ -63,8 +64,8 @@ def enqueue_job_events(conn: Connection, spec: dict[str, Any], view: Any, notes:
             )
         if note.idx >= 0:
             payload["InstanceId"] = note.idx
-        if topic.get("UserData"):
-            payload["UserData"] = topic["UserData"]
+        if user_data := (topic.model_extra or {}).get("UserData"):  # not an API key: kept as sent
+            payload["UserData"] = user_data
         rows.append(
             {"endpoint": endpoint, "payload": payload, "attempts": 0, "next_at": now, "queued_at": now,
              "state": "pending"}

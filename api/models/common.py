@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from api.models.base import WireModel
+from api.models.base import Omittable, OrderFree, WireModel
 
 
 class Topic(WireModel):
     """An MNS topic and the events published to it (reference §6.2, §10)."""
 
-    name: str | None = None
-    endpoint: str | None = None
-    events: list[str] | None = None
+    name: str = ""
+    endpoint: str = ""
+    events: OrderFree = []
 
 
 class Notification(WireModel):
     """Notification settings of a job or a cluster."""
 
-    topic: Topic | None = None
+    topic: Omittable[Topic] = None
 
 
 class Disk(WireModel):
@@ -32,8 +32,8 @@ class Disk(WireModel):
 class Disks(WireModel):
     """SystemDisk and DataDisk of the VMs."""
 
-    system_disk: Disk | None = None
-    data_disk: Disk | None = None
+    system_disk: Omittable[Disk] = None
+    data_disk: Omittable[Disk] = None
 
 
 class MountEntry(WireModel):
@@ -47,8 +47,8 @@ class MountEntry(WireModel):
 class NAS(WireModel):
     """NAS access groups and file systems."""
 
-    access_group: list[str] | None = None
-    file_system: list[str] | None = None
+    access_group: OrderFree = []
+    file_system: OrderFree = []
 
 
 class OSSCredentials(WireModel):
@@ -63,24 +63,24 @@ class OSSCredentials(WireModel):
 class Mounts(WireModel):
     """Mounts of a task, a cluster or an AutoCluster (reference §6.9.3)."""
 
-    entries: list[MountEntry] | None = None
+    entries: list[MountEntry] = []
     locale: str | None = None
     lock: bool | None = None
     cache_support: bool | None = None
     cache_block_size: int | None = None
     cache_total_size: int | None = None
     nas_meta_cache: bool | None = None
-    nas: NAS | None = Field(default=None, alias="NAS")
-    oss: OSSCredentials | None = Field(default=None, alias="OSS")
+    nas: Omittable[NAS] = Field(default=None, alias="NAS")
+    oss: Omittable[OSSCredentials] = Field(default=None, alias="OSS")
 
 
 class Classic(WireModel):
     """Classic-network allow lists."""
 
-    allow_ip_address: list[str] | None = None
-    allow_ip_address_egress: list[str] | None = None
-    allow_security_group: list[str] | None = None
-    allow_security_group_egress: list[str] | None = None
+    allow_ip_address: OrderFree = []
+    allow_ip_address_egress: OrderFree = []
+    allow_security_group: OrderFree = []
+    allow_security_group_egress: OrderFree = []
 
 
 class VPC(WireModel):
@@ -99,13 +99,13 @@ class VPC(WireModel):
 class Networks(WireModel):
     """Classic or VPC networking of the VMs."""
 
-    classic: Classic | None = None
-    vpc: VPC | None = Field(default=None, alias="VPC")
+    classic: Omittable[Classic] = None
+    vpc: Omittable[VPC] = Field(default=None, alias="VPC")
 
 
 class Configs(WireModel):
     """Cluster configuration shared by ClusterDescription and AutoCluster (reference §6.9)."""
 
-    disks: Disks | None = None
-    mounts: Mounts | None = None
-    networks: Networks | None = None
+    disks: Omittable[Disks] = None
+    mounts: Omittable[Mounts] = None
+    networks: Omittable[Networks] = None

@@ -10,7 +10,7 @@ MAX_INT = 2**31 - 1
 
 def str_list(wire: str) -> Field:
     """An order-insensitive list of strings (allow lists, NAS groups)."""
-    return Field(wire, "array", items=Field(wire, "string"), default=[], unordered=True)
+    return Field(wire, "array", items=Field(wire, "string"))
 
 
 def env_vars(wire: str = "EnvVars") -> Field:
@@ -21,13 +21,12 @@ def env_vars(wire: str = "EnvVars") -> Field:
         size=(0, 64),
         key=Field("key", "string", length=(1, 128)),
         value=Field("value", "string", length=(0, 1024)),
-        default={},
     )
 
 
 def user_data(wire: str = "UserData") -> Field:
     """Free key/value pairs handed to VMs (no documented bounds beyond string values)."""
-    return Field(wire, "map", value=Field("value", "string"), default={})
+    return Field(wire, "map", value=Field("value", "string"))
 
 
 def input_mapping() -> Field:
@@ -38,7 +37,6 @@ def input_mapping() -> Field:
         size=(0, 16),
         key=Field("key", "string", length=(1, 1024), form="oss"),
         value=Field("value", "string", length=(0, 1024), form="local_win"),
-        default={},
     )
 
 
@@ -48,14 +46,12 @@ def notification(events: tuple[str, ...]) -> Field:
         "Topic",
         "object",
         fields=(
-            Field("Name", "string", default=""),
-            Field("Endpoint", "string", default=""),
+            Field("Name", "string"),
+            Field("Endpoint", "string"),
             Field(
                 "Events",
                 "array",
                 items=Field("Events", "string", type_rule="generic", choices=events),
-                default=[],
-                unordered=True,
             ),
         ),
         prefix=True,
@@ -80,7 +76,7 @@ def mounts(wire: str) -> Field:
         "object",
         prefix=True,
         fields=(
-            Field("Entries", "array", items=entry, default=[]),
+            Field("Entries", "array", items=entry),
             Field("Locale", "string", type_rule="generic", choices=LOCALES),
             Field("Lock", "boolean"),
             Field("CacheSupport", "boolean"),

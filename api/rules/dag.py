@@ -3,10 +3,9 @@ every task has a cluster that takes effect (reference §12 #10)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from api.cluster_choice import auto_cluster_in_use
 from api.errors import ApiError, error
 
 
@@ -73,6 +72,23 @@ def check_dag(dag: dict[str, Any], param: str, path: str) -> Iterator[ApiError]:
             yield error("bad_dag", dpath, cycle=" -> ".join(cycle))
 
 
+def auto_cluster_taking_effect(task: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The AutoCluster that takes effect for a raw task body (reference §12 #10), for the checks
+    that run before any model exists; ``TaskDescription.effective_auto_cluster`` is the same rule
+    over a valid task.
+
+    A non-empty ClusterId wins. Otherwise an AutoCluster counts only when it names an instance
+    type or an image: the SDK materialises ``{"InstanceType": "", "ECSImageId": "", …}`` on mere
+    attribute access, and the CLI sends ``AutoCluster: {}`` beside a ClusterId.
+    """
+    if task.get("ClusterId"):
+        return None
+    auto = task.get("AutoCluster")
+    if isinstance(auto, Mapping) and any(auto.get(k) for k in ("InstanceType", "ImageId", "ECSImageId")):
+        return auto
+    return None
+
+
 def check_task_cluster(task: dict[str, Any], param: str, path: str) -> Iterator[ApiError]:
     """A task needs a non-empty ClusterId or a usable AutoCluster (reference §12 #10).
 
@@ -82,8 +98,8 @@ def check_task_cluster(task: dict[str, Any], param: str, path: str) -> Iterator[
     """
     if task.get("ClusterId"):
         return
-    auto = task.get("AutoCluster")
-    if not auto_cluster_in_use(auto):
+    auto = auto_cluster_taking_effect(task)
+    if auto is None:
         yield error("missing", f"{path}.ClusterId", param="ClusterId")
         return
     apath = f"{path}.AutoCluster"

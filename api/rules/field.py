@@ -2,8 +2,9 @@
 
 A schema is a tree of ``Field`` rows (objects hold ``fields``, maps hold a ``key`` rule and a
 ``value`` rule, arrays hold an ``items`` rule). The walker in ``api.rules.walk`` reads the rows
-in order, which is the API's order of checks, and yields catalogue errors; ``api.canonical``
-reads the same rows for defaults and order-insensitive lists. Rules that span several keys
+in order, which is the API's order of checks, and yields catalogue errors. Defaults and which
+lists are order-free belong to the models (``api.models``), which the walk never sees: a
+test proves both name the same keys, kinds and required-ness. Rules that span several keys
 (cycles, which of ClusterId/AutoCluster takes effect) are ``checks`` attached to an object row.
 """
 
@@ -30,9 +31,6 @@ TYPE_NAMES: dict[str, str] = {
     "array": "array",
 }
 
-#: sentinel: the field has no default, absent stays absent
-ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
-
 #: a cross-key rule on an object: (object dict, its param, its path) -> errors
 Check = Callable[[dict[str, Any], str, str], Iterator[ApiError]]
 
@@ -50,6 +48,7 @@ class CheckAfter:
 
     check: Check
     needs: tuple[str, ...]
+
 
 # Names (job, cluster, task, group names and cluster ids): letters, digits, '_' and '-', not
 # starting with a digit. The seed's message prints [a-zA-Z0-9-] but its meaning column (and the
@@ -113,10 +112,6 @@ class Field:
     value: Field | None = None
     items: Field | None = None
     checks: tuple[Check | CheckAfter, ...] = ()
-    #: filled in by api.canonical when absent (ABSENT: stays absent)
-    default: Any = ABSENT
-    #: list order carries no meaning: api.canonical sorts it
-    unordered: bool = False
 
 
 def child_param(parent: Field, parent_param: str, child: Field) -> str:

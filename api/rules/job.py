@@ -22,10 +22,6 @@ from api.rules.dag import check_dag, check_task_cluster
 from api.rules.field import CheckAfter, Field
 from api.types import JOB_EVENTS, LOCALES, RESOURCE_TYPES
 
-#: documented defaults (reference §12 #8); Priority: absent means 0, the lowest priority (our choice)
-DEFAULT_PRIORITY = 0
-DEFAULT_TIMEOUT = 86400
-
 COMMAND = Field(
     "Command",
     "object",
@@ -33,10 +29,10 @@ COMMAND = Field(
     fields=(
         Field("CommandLine", "string", required=True, length=(0, 1024)),
         # "" = no package (reference §12 #9); a package is a file, so no trailing '/'
-        Field("PackagePath", "string", length=(0, 1024), form="oss_file", allow_empty=True, default=""),
+        Field("PackagePath", "string", length=(0, 1024), form="oss_file", allow_empty=True),
         env_vars(),
         # SDK-only newer key (reference §6.6): {"Image": ""} means no container
-        Field("Docker", "object", prefix=True, fields=(Field("Image", "string", default=""),)),
+        Field("Docker", "object", prefix=True, fields=(Field("Image", "string"),)),
     ),
 )
 
@@ -50,14 +46,13 @@ PARAMETERS = Field(
             "InputMappingConfig",
             "object",
             fields=(
-                Field("Locale", "string", type_rule="generic", choices=LOCALES, default="GBK"),
-                Field("Lock", "boolean", default=False),
+                Field("Locale", "string", type_rule="generic", choices=LOCALES),
+                Field("Lock", "boolean"),
             ),
-            default={},
         ),
         # required in the seed but with no Missing code: "" = output discarded (reference §12 #8)
-        Field("StdoutRedirectPath", "string", length=(0, 1024), form="oss_dir", allow_empty=True, default=""),
-        Field("StderrRedirectPath", "string", length=(0, 1024), form="oss_dir", allow_empty=True, default=""),
+        Field("StdoutRedirectPath", "string", length=(0, 1024), form="oss_dir", allow_empty=True),
+        Field("StderrRedirectPath", "string", length=(0, 1024), form="oss_dir", allow_empty=True),
     ),
 )
 
@@ -66,14 +61,14 @@ AUTO_CLUSTER = Field(
     "object",
     prefix=True,
     fields=(
-        Field("ImageId", "string", default=""),
-        Field("ECSImageId", "string", default=""),
-        Field("InstanceType", "string", default=""),
+        Field("ImageId", "string"),
+        Field("ECSImageId", "string"),
+        Field("InstanceType", "string"),
         *spot_fields(RESOURCE_TYPES),
         user_data(),
         configs(),
-        Field("ReserveOnFail", "boolean", default=False),
-        Field("DependencyIsvService", "string", default=""),
+        Field("ReserveOnFail", "boolean"),
+        Field("DependencyIsvService", "string"),
         Field("ClusterId", "string"),
     ),
 )
@@ -90,7 +85,6 @@ TASK = Field(
             size=(0, 16),
             key=Field("key", "string", length=(1, 1024), form="local"),
             value=Field("value", "string", length=(0, 1024), form="oss"),
-            default={},
         ),
         Field(
             "LogMapping",
@@ -98,15 +92,14 @@ TASK = Field(
             size=(0, 16),
             key=Field("key", "string", length=(1, 1024), form="local"),
             value=Field("value", "string", length=(0, 1024), form="oss_dir"),
-            default={},
         ),
         # the seed has type rows only; ranges are ours (reference §9.4: reject negatives)
         Field("InstanceCount", "integer", required=True, range=(1, MAX_INT)),
-        Field("MaxRetryCount", "integer", range=(0, MAX_INT), default=0),
-        Field("Timeout", "integer", range=(1, MAX_INT), default=DEFAULT_TIMEOUT),
+        Field("MaxRetryCount", "integer", range=(0, MAX_INT)),
+        Field("Timeout", "integer", range=(1, MAX_INT)),
         # "" beside an AutoCluster is what the CLI sends: it means "no cluster id" (§12 #10),
         # so the [1, 64] length row applies to non-empty ids only
-        Field("ClusterId", "string", empty_is_absent=True, length=(1, 64), charset="charset", default=""),
+        Field("ClusterId", "string", empty_is_absent=True, length=(1, 64), charset="charset"),
         AUTO_CLUSTER,
         mounts("Mounts"),
         Field("WriteSupport", "boolean"),
@@ -135,9 +128,7 @@ DAG = Field(
                 "value",
                 "array",
                 items=Field("value", "string", type_rule="generic"),
-                unordered=True,
             ),
-            default={},
         ),
     ),
     # Dependencies naming undeclared tasks (then cycles) need only the task names, not valid tasks
@@ -149,12 +140,12 @@ JOB = Field(
     "object",
     fields=(
         Field("Name", "string", required=True, length=(1, 64), charset="charset"),
-        Field("Description", "string", length=(0, 1024), default=""),
+        Field("Description", "string", length=(0, 1024)),
         # the seed says [0, 1000]; the SDK docstring says 0-999: we follow the seed (§12 #13)
-        Field("Priority", "integer", range=(0, 1000), default=DEFAULT_PRIORITY),
+        Field("Priority", "integer", range=(0, 1000)),
         Field("Type", "string", required=True, type_rule="generic", choices=("DAG",)),
-        Field("JobFailOnInstanceFail", "boolean", default=True),
-        Field("AutoRelease", "boolean", default=False),
+        Field("JobFailOnInstanceFail", "boolean"),
+        Field("AutoRelease", "boolean"),
         notification(JOB_EVENTS),
         DAG,
     ),

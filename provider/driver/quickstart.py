@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from api.states import TERMINAL_STATES
+from api.states import TERMINAL_STATES, UNSUCCESSFUL_STATES
 from provider.client import BatchComputeClient
 from provider.driver import dev_service
 from provider.driver.dev_service import RunningBcsd
@@ -328,7 +328,7 @@ def status(root: Path) -> int:
         for job in jobs:
             live = _live(client, job)
             print(f"  {job.name}: {live.get('State')}  ({job.job_id})")
-            if live.get("State") in ("Failed", "Stopped", "Deleted"):
+            if live.get("State") in UNSUCCESSFUL_STATES | {"Deleted"}:
                 problems.append(why_not_finished(client, job, live))
     for line in problems:
         print(f"error: {line}", file=sys.stderr)

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from api.rules.dag import auto_cluster_taking_effect
+
 TaskMark = Literal["added", "removed", "changed", "same"]
 TASKS_PREFIX = "DAG.Tasks."
 
@@ -58,8 +60,8 @@ def runs_on(task: Any) -> str:
         return ""
     if task.get("ClusterId"):
         return f"cluster {task['ClusterId']}"
-    auto = task.get("AutoCluster")
-    return str(auto.get("InstanceType") or "") if isinstance(auto, Mapping) else ""
+    auto = auto_cluster_taking_effect(task)
+    return str(auto.get("InstanceType") or "") if auto is not None else ""
 
 
 def task_nodes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,

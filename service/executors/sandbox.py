@@ -20,10 +20,8 @@ import posixpath
 import shutil
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from service.executors.base import InstanceKey, InstanceLaunch
 
@@ -136,13 +134,14 @@ def remove(sandbox: Sandbox, sandbox_root: str) -> None:
 
 
 def remove_lost(
-    sandbox_root: str | Path, key: InstanceKey, recorded: str, task_spec: Mapping[str, Any]
+    sandbox_root: str | Path, key: InstanceKey, recorded: str, keep: bool
 ) -> str:
     """Clean up after an attempt lost with its bcsd (restart or take-over), once its process
     group was killed; returns the sandbox path to keep on the instance row ("" if removed).
 
     A lost attempt is a failed one, so the rule after a failed exit applies (``build_launch``):
-    AutoCluster.ReserveOnFail keeps the sandbox for inspection, except on a named cluster.
+    ``keep`` is the task's ``reserves_on_fail`` (its AutoCluster's ReserveOnFail keeps the sandbox
+    for inspection, never on a named cluster).
     ``recorded`` is the row's ``sandbox_path`` (what the executor reported at start, possibly
     under another node's root on a shared database); it is only trusted when its last four
     parts name this very attempt. The layout path under ``sandbox_root`` is looked at too: bcsd
@@ -156,8 +155,7 @@ def remove_lost(
     path = Path(recorded)
     if recorded and path.is_absolute() and path.parts[-4:] == parts and path != boxes[0][0].root:
         boxes.insert(0, (Sandbox(path), path.parents[3]))
-    auto = task_spec.get("AutoCluster") or {}
-    if bool(auto.get("ReserveOnFail")) and not task_spec.get("ClusterId"):
+    if keep:
         return next((str(box.root) for box, _ in boxes if box.root.is_dir()), "")
     for box, root in boxes:
         for _ in range(3):  # a just-killed process may finish one last write or mkdir

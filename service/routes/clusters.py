@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from api import canonical_cluster, cluster_instance_type_errors, parse_cluster, parse_modify_cluster
+from api import cluster_instance_type_errors, parse_cluster, parse_modify_cluster
 from api.errors import error
 from service import render
 from service.cluster_vms import delete_vm, recreate_vm, visible
@@ -38,12 +38,11 @@ async def create_cluster(request: Request) -> JSONResponse:
     # only a type this service offers (its /available table) can ever run (issue 13)
     for refused in cluster_instance_type_errors(body, INSTANCE_TYPES) if isinstance(body, dict) else ():
         raise refused
-    canonical = canonical_cluster(model)
-    digest = spec_hash(canonical)
+    digest = spec_hash(model.wire)
     with r.engine.begin() as conn:
         if (earlier := replayed(conn, "cluster", token, digest)) is not None:
             return JSONResponse({"Id": earlier}, status_code=201)
-        cluster_id = create_named_cluster(conn, r.settings, canonical, next_seq())
+        cluster_id = create_named_cluster(conn, r.settings, model, next_seq())
         if token:
             repo.save_token(conn, "cluster", token, cluster_id, digest, 0.0)
     r.scheduler.wake()

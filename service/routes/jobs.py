@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from api import parse_job_update, parse_priority
+from api import JobDescription, parse_job_update, parse_priority
 from api.errors import error
 from api.states import JobAction, allows
 from service import render
@@ -98,7 +98,7 @@ async def _action(request: Request, job_id: str, action: JobAction, event: core.
             raise error("state_conflict", state=row.state)
         if isinstance(event, core.StartRequested):
             check_restartable(conn, job_id)
-        done = r.scheduler.adopt(conn, job_id, row.description, event)
+        done = r.scheduler.adopt(conn, job_id, JobDescription.model_validate(row.description), event)
     await r.scheduler.after_commit(done, job_id if isinstance(event, core.StartRequested) else None)
     return Response(status_code=201)
 
@@ -144,7 +144,7 @@ async def patch_job(job_id: str, request: Request) -> Response:
         if "Notification" in fields:
             desc["Notification"] = fields["Notification"]
         repo.set_job(conn, job_id, description=desc)
-        r.scheduler.update_spec(job_id, desc)
+        r.scheduler.update_spec(job_id, JobDescription.model_validate(desc))
         if fields.get("Priority") is not None:
             _set_priority(r, conn, repo.get_job(conn, job_id), int(fields["Priority"]))
     return Response(status_code=200)
@@ -154,7 +154,7 @@ def _set_priority(r: Any, conn: Any, row: Any, priority: int) -> None:
     desc = dict(row.description or {})
     desc["Priority"] = priority
     repo.set_job(conn, row.id, priority=priority, description=desc)
-    r.scheduler.set_priority(conn, row.id, priority, desc)
+    r.scheduler.set_priority(conn, row.id, priority, JobDescription.model_validate(desc))
 
 
 @router.get("/jobs/{job_id}/history")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from api.states import ACTIVE_STATES, TERMINAL_STATES, Phase, allows
+from api.states import ACTIVE_STATES, TERMINAL_STATES, UNSUCCESSFUL_STATES, Phase, allows
 from service.scheduler.transitions import transition_name
 
 # ---------------------------------------------------------------- views
@@ -281,7 +281,7 @@ def step(view: JobView, event: Event, now: float) -> list[Instruction]:
                 if task.state == "Finished":
                     continue
                 for inst in task.instances:
-                    if inst.state in ("Stopped", "Failed"):
+                    if inst.state in UNSUCCESSFUL_STATES:
                         _instance(view, task, inst, "Waiting", cause, now, out)
                 if task.state != "Waiting":
                     _task(view, task, "Waiting", cause, now, out)

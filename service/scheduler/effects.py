@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from api.states import TERMINAL_STATES
+from api import JobDescription
+from api.states import TERMINAL_STATES, UNSUCCESSFUL_STATES
 from service.executors.base import InstanceKey
 from service.scheduler import core
 from service.scheduler.runstate import RunState
@@ -66,13 +67,13 @@ def apply_instructions(
     state: RunState,
     conn: Connection,
     view: core.JobView,
-    spec: dict[str, Any],
+    spec: JobDescription | None,
     instructions: list[core.Instruction],
     extra: dict[tuple[str, int], dict[str, Any]] | None = None,
     sandbox_root: Path | None = None,
 ) -> Applied:
-    """``spec`` is the job's stored description (notification topic). ``extra``: more instance
-    columns (exit results, VM id) written by the same UPDATE as the
+    """``spec`` is the job's stored description (notification topic; ``None``: not loaded).
+    ``extra``: more instance columns (exit results, VM id) written by the same UPDATE as the
     instance's state change, saving a statement per launch and per exit; written on their own
     when no state change of that instance is among the instructions."""
     extra = dict(extra or {})
@@ -84,7 +85,7 @@ def apply_instructions(
             case core.SetJobState(start=start, to=to, cause=cause, at=at):
                 values: dict[str, Any] = {
                     "state": to,
-                    "message": cause if to in ("Failed", "Stopped") else "",
+                    "message": cause if to in UNSUCCESSFUL_STATES else "",
                 }
                 if to == "Running":
                     values["start_time"] = at

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from api import AutoCluster, JobDescription, TaskDescription
 from api.states import ACTIVE_STATES
 from service.config import Settings
 from service.executors.base import (
@@ -152,7 +153,7 @@ class Scheduler:
 
     # ------------------------------------------------------------ API-driven actions (in ``transaction``)
 
-    def adopt(self, conn: Connection, job_id: str, spec: dict[str, Any], event: core.Event) -> Applied:
+    def adopt(self, conn: Connection, job_id: str, spec: JobDescription, event: core.Event) -> Applied:
         """Apply an API event to the job inside the caller's :meth:`transaction`: on our own
         view when we schedule the job, else on a fresh one from the store. Returns what to hand
         to :meth:`after_commit`."""
@@ -169,21 +170,21 @@ class Scheduler:
             self.state.register(view, spec, done.version)  # started here: we schedule it now
         return done
 
-    def create(self, conn: Connection, view: core.JobView, spec: dict[str, Any]) -> Applied:
+    def create(self, conn: Connection, view: core.JobView, spec: JobDescription) -> Applied:
         """A freshly inserted job: apply ``JobCreated`` inside the caller's transaction. Its view
         is registered by :meth:`admit` once that transaction committed."""
         return self._apply(conn, view, core.step(view, core.JobCreated(), time.time()), spec=spec)
 
-    def admit(self, view: core.JobView, spec: dict[str, Any], done: Applied) -> None:
+    def admit(self, view: core.JobView, spec: JobDescription, done: Applied) -> None:
         """After the CreateJob commit: the next pass looks at the new job."""
         if view.state in ACTIVE_STATES:
             self.state.register(view, spec, done.version)
         self._check()
 
-    def update_spec(self, job_id: str, spec: dict[str, Any]) -> None:
+    def update_spec(self, job_id: str, spec: JobDescription) -> None:
         self.state.set_spec(job_id, spec)
 
-    def set_priority(self, conn: Connection, job_id: str, priority: int, spec: dict[str, Any]) -> None:
+    def set_priority(self, conn: Connection, job_id: str, priority: int, spec: JobDescription) -> None:
         """Re-order (active jobs) and emit OnPriorityChange."""
         view = self.ownership.view(conn, job_id) if self.ownership.enabled else self.state.views.get(job_id)
         if view is None:
@@ -278,8 +279,8 @@ class Scheduler:
         else:
             row = repo.get_job(conn, job_id)
             view = load_view(conn, job_id) if row is not None else None
-            if view is not None and view.state in ACTIVE_STATES:
-                self.state.register(view, row.description)  # type: ignore[union-attr]
+            if row is not None and view is not None and view.state in ACTIVE_STATES:
+                self.state.register(view, JobDescription.model_validate(row.description))
             else:
                 view = None
         if view is None:
@@ -374,8 +375,7 @@ class Scheduler:
     def _place_task(
         self, conn: Connection, view: core.JobView, task: core.TaskView, budget: int
     ) -> list[InstanceLaunch]:
-        job_spec = self.state.specs[view.id]
-        spec = job_spec["DAG"]["Tasks"][task.name]
+        spec = self.state.specs[view.id].dag.tasks[task.name]
         cluster_id = task.cluster_id
         if not cluster_id:  # AutoCluster: (re)created when the task (re)starts
             cluster_id = self.state.auto_cluster(view.id, task.name)
@@ -414,9 +414,8 @@ class Scheduler:
             attempt = inst.attempt - 1
             self.state.take_slot((view.id, task.name, inst.idx), attempt, vm_id, cluster_id)
             group = groups.get(vm_groups.get(vm_id, ""))
-            itype = (group.instance_type if group else "") or (spec.get("AutoCluster") or {}).get(
-                "InstanceType", ""
-            )
+            auto = spec.auto_cluster or AutoCluster()
+            itype = (group.instance_type if group else "") or auto.instance_type
             out.append(
                 build_launch(
                     self.settings,
@@ -434,12 +433,13 @@ class Scheduler:
         return out
 
     def _create_auto_cluster(
-        self, conn: Connection, job_id: str, task: str, spec: dict[str, Any], n: int
+        self, conn: Connection, job_id: str, task: str, spec: TaskDescription, n: int
     ) -> str:
         """An anonymous cluster for an AutoCluster task, created when the task first starts."""
         from service.clusters import create_auto_cluster  # local: clusters imports the store only
 
-        cluster_id = create_auto_cluster(conn, job_id, task, spec.get("AutoCluster") or {}, n, self.settings)
+        auto = spec.auto_cluster or AutoCluster()
+        cluster_id = create_auto_cluster(conn, job_id, task, auto, n, self.settings)
         repo.set_task(conn, job_id, task, auto_cluster_id=cluster_id)
         return cluster_id
 
@@ -451,12 +451,12 @@ class Scheduler:
         view: core.JobView,
         instructions: list[core.Instruction],
         extra: dict[tuple[str, int], dict[str, Any]] | None = None,
-        spec: dict[str, Any] | None = None,
+        spec: JobDescription | None = None,
     ) -> Applied:
         """Write a view's instructions, bump its lease, and forget the job in memory once it
         ended (what the caller's transaction takes back if it does not commit)."""
         if spec is None:
-            spec = self.state.specs.get(view.id) or {}
+            spec = self.state.specs.get(view.id)
         done = apply_instructions(self.state, conn, view, spec, instructions, extra, self.sandbox_root)
         done.version = self.ownership.after_apply(conn, view)
         self.state.set_version(view.id, done.version)
@@ -478,7 +478,7 @@ class Scheduler:
         for row in repo.active_jobs(conn):
             view = load_view(conn, row.id)
             if view is not None:
-                self.state.register(view, row.description)
+                self.state.register(view, JobDescription.model_validate(row.description))
 
         def reap_unrecorded() -> None:  # anything else left in our sandboxes (no pid recorded yet)
             if self.settings.executor == "local":

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from api import JobDescription
 from api.states import ACTIVE_STATES
 from service.executors.base import InstanceKey
 from service.scheduler import core
@@ -228,7 +229,7 @@ class Ownership:
             if row is not None:  # ended while we held it: release it for a later start anywhere
                 leases.write(conn, job_id, node="", expires=0.0, version=version + 1)
             return None
-        self.state.register(view, row.description, version)
+        self.state.register(view, JobDescription.model_validate(row.description), version)
         running = {
             (t.name, i.idx): i.attempt - 1
             for t in view.tasks.values()
@@ -249,9 +250,10 @@ class Ownership:
         view = load_view(conn, job_id) if row is not None else None
         if row is None or view is None:
             return
-        self.state.register(view, row.description, version)
+        spec = JobDescription.model_validate(row.description)
+        self.state.register(view, spec, version)
         recover_lost(
-            conn, repo.job_instances(conn, job_id), {job_id: view}, {job_id: row.description},
+            conn, repo.job_instances(conn, job_id), {job_id: view}, {job_id: spec},
             self.sandbox_root, why, self.apply,
         )  # fmt: skip
         leases.free_idle_vms(conn, job_id)

@@ -17,12 +17,12 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, Row
 
+from api import JobDescription
 from service.executors.base import InstanceKey
 from service.executors.sandbox import remove_lost
 from service.scheduler import core
@@ -78,7 +78,7 @@ def recover_lost(
     conn: Connection,
     rows: list[Row],
     views: dict[str, core.JobView],
-    specs: dict[str, dict[str, Any]],
+    specs: Mapping[str, JobDescription],
     sandbox_root: Path,
     why: str,
     apply: Apply,
@@ -98,8 +98,10 @@ def recover_lost(
     now = time.time()
     for row in lost:
         key = attempt_of(row)
-        tasks = (specs.get(row.job_id) or {}).get("DAG", {}).get("Tasks", {})
-        kept = remove_lost(sandbox_root, key, row.sandbox_path or "", tasks.get(row.task_name) or {})
+        spec = specs.get(row.job_id)
+        task = spec.dag.tasks.get(row.task_name) if spec is not None else None
+        keep = task is not None and task.reserves_on_fail
+        kept = remove_lost(sandbox_root, key, row.sandbox_path or "", keep)
         repo.set_instance(
             conn, row.job_id, row.task_name, row.instance_id,
             error_code="NodeLost", error_message=why, pid=None, sandbox_path=kept,

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
+from api import JobDescription
 from api.states import ACTIVE_STATES
 from service.executors.base import InstanceKey
 from service.scheduler.core import JobView
@@ -60,7 +60,7 @@ class RunState:
 
     limit: int
     views: dict[str, JobView] = field(default_factory=dict)
-    specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    specs: dict[str, JobDescription] = field(default_factory=dict)
     slots: dict[SlotKey, Slot] = field(default_factory=dict)
     auto_clusters: dict[tuple[str, str], str] = field(default_factory=dict)  # (job, task) -> id
     versions: dict[str, int] = field(default_factory=dict)  # job -> lease version our view reflects
@@ -94,7 +94,7 @@ class RunState:
 
     # ---------------------------------------------------------------- jobs
 
-    def register(self, view: JobView, spec: dict[str, Any], version: int | None = None) -> None:
+    def register(self, view: JobView, spec: JobDescription, version: int | None = None) -> None:
         """A new or reloaded view of an active job: the next pass looks at it."""
         self.touch(view.id)
         self.views[view.id] = view
@@ -109,7 +109,7 @@ class RunState:
         if view.state not in ACTIVE_STATES:
             self.forget(view.id)
 
-    def set_spec(self, job_id: str, spec: dict[str, Any]) -> None:
+    def set_spec(self, job_id: str, spec: JobDescription) -> None:
         if job_id in self.views:
             self.touch(job_id)
             self.specs[job_id] = spec

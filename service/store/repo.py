@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from api.states import RUN_STATES
+from api.states import ACTIVE_STATES, RUN_STATES
 from service.store.schema import (
     clusters,
     counters,
@@ -176,7 +176,7 @@ def delete_job(conn: Connection, job_id: str) -> None:
 
 
 def active_jobs(conn: Connection) -> list[Row]:
-    return list(conn.execute(select(jobs).where(jobs.c.state.in_(("Waiting", "Running")))))
+    return list(conn.execute(select(jobs).where(jobs.c.state.in_(sorted(ACTIVE_STATES)))))
 
 
 # ---------------------------------------------------------------- tasks / instances

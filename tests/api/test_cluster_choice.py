@@ -1,7 +1,8 @@
 """Reference §12 #10 as one table: which cluster takes effect, and whether a failure reserves VMs.
 
-The validator, the instance-type check, job acceptance, the launcher and the provider's outputs
-all read ``api.cluster_choice``; these cases pin the rule they share.
+Job acceptance, the launcher and the provider's outputs read ``TaskDescription``'s properties;
+the validator and the instance-type check read the raw-body twin in ``api.rules.dag`` (they run
+before any model exists). These cases pin the rule both spell.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from api import check_job, effective_auto_cluster, effective_cluster, parse_job, reserves_on_fail
+from api import check_job, parse_job
+from api.rules.dag import auto_cluster_taking_effect
 
 AUTO = {"InstanceType": "ecs.sn1.medium", "ImageId": "img-ubuntu", "ReserveOnFail": True}
 KEEP_NONE = {**AUTO, "ReserveOnFail": False}
@@ -28,23 +30,17 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, bool]] = [
 
 
 @pytest.mark.parametrize(("task", "auto", "reserves"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_the_rule(task: dict[str, Any], auto: dict[str, Any] | None, reserves: bool) -> None:
-    assert effective_auto_cluster(task) == auto
-    assert reserves_on_fail(task) is reserves
-
-
-@pytest.mark.parametrize(("task", "auto", "reserves"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_the_model_choice_agrees(
-    seed_job: dict[str, Any], task: dict[str, Any], auto: Any, reserves: bool
+def test_the_rule(
+    seed_job: dict[str, Any], task: dict[str, Any], auto: dict[str, Any] | None, reserves: bool
 ) -> None:
-    """The validated model picks the same side as the wire-level rule."""
-    body = {**seed_job}
-    spec = dict(body["DAG"]["Tasks"]["taskA"])
+    """The validated task and the raw body pick the same AutoCluster; only that one reserves."""
+    assert auto_cluster_taking_effect(task) == auto
+    spec = dict(seed_job["DAG"]["Tasks"]["taskA"])
     spec.pop("ClusterId", None)
     spec.pop("AutoCluster", None)
-    body["DAG"] = {**body["DAG"], "Tasks": {"taskA": {**spec, **task}}}
-    body["DAG"].pop("Dependencies", None)
+    body = {**seed_job, "DAG": {"Tasks": {"taskA": {**spec, **task}}}}
     assert list(check_job(body)) == []
-    choice = effective_cluster(parse_job(body).dag.tasks["taskA"])
-    assert (choice.auto_cluster is not None) == (auto is not None)
-    assert (choice.cluster_id is not None) == (auto is None)
+    parsed = parse_job(body).dag.tasks["taskA"]
+    taking = parsed.effective_auto_cluster
+    assert (taking.model_dump(by_alias=True, exclude_unset=True) if taking else None) == auto
+    assert parsed.reserves_on_fail is reserves

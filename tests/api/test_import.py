@@ -15,8 +15,7 @@ CONTRACT = {
     "quota_errors", "JobDescription", "DAG", "TaskDescription", "Parameters", "Command",
     "InputMappingConfig", "AutoCluster", "Configs", "Disks", "Mounts", "Networks", "Notification",
     "Topic", "ClusterDescription", "GroupDescription", "ModifyClusterDescription", "JobUpdate",
-    "effective_cluster", "ClusterChoice", "canonical_job", "canonical_cluster", "effective_auto_cluster",
-    "reserves_on_fail",
+    "ClusterInputMappingConfig",
 }  # fmt: skip
 
 

@@ -1,16 +1,26 @@
-"""Round trips through the models and which cluster takes effect."""
+"""Round trips through the models (frozen, in the normal form) and which cluster takes effect."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from api import effective_cluster, parse_cluster, parse_job
+import pytest
+from pydantic import ValidationError
+
+from api import JobDescription, parse_cluster, parse_job
 
 
 def test_seed_example_round_trips(seed_job: dict[str, Any]) -> None:
     parsed = parse_job(seed_job)
-    assert parsed.model_dump(by_alias=True) == seed_job
-    assert parse_job(parsed.model_dump(by_alias=True)) == parsed
+    assert parse_job(parsed.wire) == parsed
+    assert JobDescription.model_validate_json(parsed.model_dump_json(by_alias=True)) == parsed
+
+
+def test_models_are_frozen(seed_job: dict[str, Any]) -> None:
+    """The scheduler and the launcher share one value per job: nobody may change it in place."""
+    task = parse_job(seed_job).dag.tasks["taskA"]
+    with pytest.raises(ValidationError):
+        task.timeout = 1
 
 
 def test_seed_example_typed_access(seed_job: dict[str, Any]) -> None:
@@ -24,17 +34,18 @@ def test_seed_example_typed_access(seed_job: dict[str, Any]) -> None:
 
 def test_cluster_example_round_trips(cluster: dict[str, Any]) -> None:
     parsed = parse_cluster(cluster)
-    assert parsed.model_dump(by_alias=True) == cluster
+    assert parse_cluster(parsed.wire) == parsed
     assert parsed.groups["group1"].desired_vm_count == 3
 
 
 def test_seed_example_cluster_id_takes_effect(seed_job: dict[str, Any]) -> None:
-    choice = effective_cluster(parse_job(seed_job).dag.tasks["taskA"])
-    assert (choice.cluster_id, choice.auto_cluster) == ("cls-6kir9pdp3lg6220g418002", None)
+    task = parse_job(seed_job).dag.tasks["taskA"]
+    assert (task.cluster_id, task.effective_auto_cluster) == ("cls-6kir9pdp3lg6220g418002", None)
 
 
 def test_auto_cluster_takes_effect_when_cluster_id_empty(seed_job: dict[str, Any]) -> None:
     seed_job["DAG"]["Tasks"]["taskA"]["ClusterId"] = ""
-    choice = effective_cluster(parse_job(seed_job).dag.tasks["taskA"])
-    assert choice.cluster_id is None
-    assert choice.auto_cluster is not None and choice.auto_cluster.instance_type == "bcs.a2.large"
+    task = parse_job(seed_job).dag.tasks["taskA"]
+    assert task.cluster_id == ""
+    auto = task.effective_auto_cluster
+    assert auto is not None and auto.instance_type == "bcs.a2.large"

@@ -1,14 +1,14 @@
-"""The rule tables (api/rules) and the pydantic models (api/models) name the same fields.
+"""The rule tables (api/rules) and the pydantic models (api/models) describe the same bodies.
 
 Why: a key the model knows but no rule checks is stored with any JSON type and then breaks every
 read that renders it (issue 10: a cluster's ``InputMappingConfig`` sent as a string made
 GetCluster answer 500). Walking both trees side by side makes such drift a test failure: same
-wire names at every level, matching kinds, a key is required by both or by neither, and a default
-the model spells out is the rule's default.
+wire names at every level, the same types (scalars, objects, maps and lists, down to their
+items), a key is required by both or by neither.
 
-Defaults have two levels on purpose: a model attribute left ``None`` means "absent" (the wire
-JSON is echoed as sent), and what an absent key means is the rule row's ``default``, which
-``canonical_job`` spells out; so a model default is either ``None`` or exactly the rule's.
+Defaults have one home: the models (the rule rows hold none), and the parsed model is the normal
+form that is stored. A default must still be a value the rules accept for that key (a model must
+not invent what the API would refuse), which the walk checks here.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from pydantic import BaseModel
 from api.models.cluster import ClusterDescription, ModifyClusterDescription
 from api.models.job import JobDescription, JobUpdate
 from api.rules.cluster import CLUSTER, JOB_UPDATE, MODIFY_CLUSTER
-from api.rules.field import ABSENT, Field
+from api.rules.field import Field
 from api.rules.job import JOB
+from api.rules.walk import walk_value
 
 PAIRS = [
     (JobDescription, JOB),
@@ -43,7 +44,9 @@ SHARED_OPTIONAL: dict[str, str] = {
 
 
 def _unwrap(annotation: Any) -> Any:
-    """``X | None`` -> ``X``."""
+    """``X | None`` and ``Annotated[X, …]`` (``OrderFree``, ``Omittable``) -> ``X``."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         assert len(args) == 1, annotation
@@ -89,11 +92,22 @@ def _compare_model(model: type[BaseModel], row: Field, where: str, problems: lis
             problems.append(f"{here}: required by the model, optional in the rules")
         if child.required and not info.is_required() and here not in SHARED_OPTIONAL:
             problems.append(f"{here}: required by the rules, optional in the model")
-        if not info.is_required() and info.default is not None and info.default != child.default:
-            problems.append(f"{here}: model default {info.default!r}, rule default {child.default!r}")
+        before = len(problems)
         _compare(info.annotation, child, here, problems)
+        if len(problems) == before and not info.is_required() and info.default is not None:
+            _check_default(info.default, child, here, problems)
     for wire in set(by_wire) - wires:
         problems.append(f"{where}.{wire}: rule row, not in {model.__name__}")
+
+
+def _check_default(default: Any, row: Field, where: str, problems: list[str]) -> None:
+    """A model default must pass its rule row (``""`` where "" means absent is exempt)."""
+    wire = default.model_dump(by_alias=True) if isinstance(default, BaseModel) else default
+    if row.empty_is_absent and wire == "":
+        return
+    refused = next(walk_value(wire, row, row.wire, where), None)
+    if refused is not None:
+        problems.append(f"{where}: model default {wire!r} breaks its rule ({refused.code})")
 
 
 @pytest.mark.parametrize(("model", "schema"), PAIRS, ids=[m.__name__ for m, _ in PAIRS])
@@ -127,13 +141,15 @@ def _with(schema: Field, path: tuple[str, ...], **change: Any) -> Field:
 J = (JobDescription, JOB)
 C = (ClusterDescription, CLUSTER)
 OPT = "optional in the"
+IMC = "DAG.Tasks.*.Parameters.InputMappingConfig"
 
 
 @pytest.mark.parametrize(
     ("pair", "path", "change", "problem"),
     [
-        (J, ("Priority",), {"default": 5}, "Priority: model default 0, rule default 5"),
-        (J, ("Priority",), {"default": ABSENT}, "Priority: model default 0, rule default ABSENT"),
+        (J, ("Priority",), {"range": (1, 9)}, "Priority: model default 0 breaks its rule (InvalidPriority)"),
+        (J, ("DAG", "Tasks", "*", "Parameters", "InputMappingConfig", "Locale"), {"choices": ("UTF-8",)},
+         f"{IMC}.Locale: model default 'GBK' breaks its rule (InvalidLocale)"),
         (J, ("Name",), {"required": False}, f"Name: required by the model, {OPT} rules"),
         (J, ("Description",), {"required": True}, f"Description: required by the rules, {OPT} model"),
         (J, ("Priority",), {"kind": "string"}, "Priority: model <class 'int'>, rule string"),
@@ -141,7 +157,7 @@ OPT = "optional in the"
         (C, ("Groups", "*", "DesiredVMCount"), {"kind": "number"},
          "Groups.*.DesiredVMCount: model <class 'int'>, rule number"),
     ],
-    ids=["default", "default-absent", "model-required", "rule-required", "scalar", "container", "in-map"],
+    ids=["default", "nested-default", "model-required", "rule-required", "scalar", "container", "in-map"],
 )  # fmt: skip
 def test_the_comparison_sees_each_kind_of_drift(
     pair: tuple[type[BaseModel], Field], path: tuple[str, ...], change: dict[str, Any], problem: str

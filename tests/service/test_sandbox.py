@@ -162,14 +162,12 @@ def test_create_wipes_a_leftover_of_the_same_attempt(tmp_path: Path) -> None:
 
 
 def test_remove_lost_removes_unless_reserve_on_fail(tmp_path: Path) -> None:
+    """``keep`` is the task's ``reserves_on_fail`` (which tasks reserve: tests/api/test_cluster_choice)."""
     root = tmp_path / "sandboxes"
-    plain = {"AutoCluster": {"ReserveOnFail": False}}
-    reserve = {"AutoCluster": {"ReserveOnFail": True}}
-    named = {"ClusterId": "cls-1", "AutoCluster": {"ReserveOnFail": True}}  # a named cluster never keeps
-    for spec, kept in ((plain, False), (reserve, True), (named, False)):
+    for kept in (False, True):
         box = sb.sandbox_for(launch(root, 0, attempt=2))
         sb.create(box)
-        got = sb.remove_lost(root, InstanceKey(JOB, "t", 0, 2), "", spec)
+        got = sb.remove_lost(root, InstanceKey(JOB, "t", 0, 2), "", kept)
         assert got == (str(box.root) if kept else "")
         assert box.root.is_dir() is kept
         sb.remove(box, str(root))

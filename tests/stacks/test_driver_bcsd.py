@@ -180,7 +180,8 @@ def test_lifecycle_through_the_driver(
     names = [s["name"] for s in destroy.json()["steps"]]
     # only onpool depends on pool; the program registers independent resources concurrently, so
     # where the others (auto, with no cluster of its own) fall relative to pool is not fixed
-    assert set(destroy.ops().values()) == {"delete"} and sorted(names) == ["auto", "cmd", "onpool", "pool", "prio"]
+    assert set(destroy.ops().values()) == {"delete"}
+    assert sorted(names) == ["auto", "cmd", "onpool", "pool", "prio"]
     assert names.index("onpool") < names.index("pool")
     assert client.get("/jobs").json()["Items"] == []
     assert client.get(f"/clusters/{pool_id}").status_code == 404
