@@ -16,9 +16,9 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from provider.cluster_provider import ClusterProvider
-from provider.inputs import URN_KEY
 from provider.job_provider import JobProvider
-from provider.outputs import CLUSTER_OUTPUTS, JOB_OUTPUTS, SECRET_FIELDS
+from provider.outputs import SECRET_FIELDS
+from provider.properties import CLUSTER_OUTPUTS, JOB_OUTPUTS, URN
 
 _JOB_ARGS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -98,7 +98,7 @@ class Job(Resource, module="bcs", name="Job"):
         opts: pulumi.ResourceOptions | None,
     ) -> None:
         props: dict[str, Any] = {**spec, **{k: v for k, v in extras.items() if v is not None}}
-        props[URN_KEY] = _urn(f"pulumi-python:{self._resource_type_name}", resource_name)
+        props[URN] = _urn(f"pulumi-python:{self._resource_type_name}", resource_name)
         props.update({key: None for key in JOB_OUTPUTS})
         super().__init__(JobProvider(), resource_name, props, _secret_outputs(spec, opts))
 
@@ -174,7 +174,7 @@ class Cluster(Resource, module="bcs", name="Cluster"):
         self, resource_name: str, spec: Mapping[str, Any], opts: pulumi.ResourceOptions | None
     ) -> None:
         props: dict[str, Any] = dict(spec)
-        props[URN_KEY] = _urn(f"pulumi-python:{self._resource_type_name}", resource_name)
+        props[URN] = _urn(f"pulumi-python:{self._resource_type_name}", resource_name)
         props.update({key: None for key in CLUSTER_OUTPUTS})
         super().__init__(ClusterProvider(), resource_name, props, _secret_outputs(spec, opts))
 
