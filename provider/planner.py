@@ -6,9 +6,13 @@ Pipeline (each step produces values, no I/O)::
         --canonical--> API part through api.canonical_job / canonical_cluster (defaults filled,
                        order-free lists sorted), provider-only keys (triggers, ...) beside it
         --hash--> equal?  -> Plan("same")
-        --deepdiff--> dotted wire paths (``DAG.Tasks.taskA.AutoCluster.InstanceType``); equal
-                      subtrees (the unchanged tasks of a changed job) are skipped by one ``==``
+        --walk--> dotted wire paths (``DAG.Tasks.taskA.AutoCluster.InstanceType``); equal subtrees
+                  (the unchanged tasks of a changed job) drop out with one ``==`` each
         --lifecycle table--> Change(path, old, new, action, reason) --> Plan
+
+The walk is ours, not deepdiff's: on a 16-task job (the API's largest) deepdiff's own walk
+costs about 12 ms, 0.7 ms when told to skip equal subtrees, against 0.03 ms here (the provider
+README has the figures).
 
 :func:`plan` is the one way to a plan: the providers' diff and update, the driver's preview
 details and the pull-request review all call it.
@@ -21,9 +25,6 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from deepdiff import DeepDiff
-from deepdiff.operator import BaseOperator
 
 from provider import lifecycle, properties
 from provider.lifecycle import REPLACE, UPDATE, Rule
@@ -103,38 +104,25 @@ def canonical_cluster_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
         return body
 
 
-class _EqualSubtrees(BaseOperator):
-    """Tells deepdiff to skip a pair of equal values below the root with one ``==`` (C speed):
-    most tasks of a changed job are unchanged, and deepdiff's own walk costs tens of µs a key."""
-
-    def match(self, level: Any) -> bool:
-        return level.up is not None  # the root always differs: the hashes told them apart
-
-    def give_up_diffing(self, level: Any, diff_instance: Any) -> bool:
-        return bool(level.t1 == level.t2 and type(level.t1) is type(level.t2))
+def _same(a: Any, b: Any) -> bool:
+    return a == b and type(a) is type(b)
 
 
-_DEEPDIFF_OPTIONS: dict[str, Any] = {
-    "view": "tree",
-    "verbose_level": 2,
-    "threshold_to_diff_deeper": 0,  # always name the deepest changed key, never a whole dict
-    "custom_operators": [_EqualSubtrees()],
-}
-
-
-def _changed_paths(old: Any, new: Any, whole: tuple[str, ...]) -> set[tuple[str, ...]]:
-    """Changed wire paths, each cut at its first list index (a list changes as a whole) and,
-    under a top-level key in ``whole``, at that key."""
-    paths = set()
-    for report in DeepDiff(old, new, **_DEEPDIFF_OPTIONS).values():
-        for level in report:
-            segments: list[str] = []
-            for part in level.path(output_format="list"):
-                if isinstance(part, int) or segments[:1] and segments[0] in whole:
-                    break
-                segments.append(str(part))
-            paths.add(tuple(segments))
-    return paths
+def _changed_paths(
+    old: Mapping[str, Any], new: Mapping[str, Any], whole: tuple[str, ...] = (), prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    """Every changed wire path: mappings are walked key by key, an equal subtree (the unchanged
+    tasks of a changed job) is dropped with one ``==`` at C speed; a list, any other value, and a
+    top-level key in ``whole`` change as a whole."""
+    for key in old.keys() | new.keys():
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if _same(a, b):
+            continue
+        path = (*prefix, str(key))
+        if isinstance(a, Mapping) and isinstance(b, Mapping) and path[0] not in whole:
+            yield from _changed_paths(a, b, whole, path)
+        else:
+            yield path
 
 
 def _lookup(doc: Any, segments: tuple[str, ...]) -> Any:
@@ -217,8 +205,6 @@ RULES: Mapping[Kind, _Rules] = {
 
 def _changes(old: Mapping[str, Any], new: Mapping[str, Any], rules: _Rules) -> Iterator[Change]:
     for segments in sorted(_changed_paths(old, new, rules.provider_only)):
-        if not segments:
-            continue
         before, after = _lookup(old, segments), _lookup(new, segments)
         rule = lifecycle.classify(rules.table, segments)
         path = ".".join(segments)

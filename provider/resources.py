@@ -18,7 +18,7 @@ from pulumi.dynamic import Resource
 from provider.cluster_provider import ClusterProvider
 from provider.job_provider import JobProvider
 from provider.outputs import SECRET_FIELDS
-from provider.properties import CLUSTER_OUTPUTS, JOB_OUTPUTS, URN
+from provider.properties import CLUSTER_OUTPUTS, JOB_OUTPUTS, PROVIDER_ONLY, URN
 
 _JOB_ARGS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -116,13 +116,9 @@ class Job(Resource, module="bcs", name="Job"):
         """A Job from a wire-format spec (PascalCase, as in a YAML file); provider-only keys
         (``triggers``, ``on_failure``, ``wait_for``) may sit in the spec or be passed here."""
         body = dict(spec)
-        extras = {
-            "triggers": triggers if triggers is not None else body.pop("triggers", None),
-            "on_failure": on_failure if on_failure is not None else body.pop("on_failure", None),
-            "wait_for": wait_for if wait_for is not None else body.pop("wait_for", None),
-        }
-        for key in extras:
-            body.pop(key, None)
+        in_spec = {key: body.pop(key, None) for key in PROVIDER_ONLY}
+        given = {"triggers": triggers, "on_failure": on_failure, "wait_for": wait_for}
+        extras = {key: in_spec[key] if given[key] is None else given[key] for key in PROVIDER_ONLY}
         job = cls.__new__(cls)
         job._declare(resource_name, body, extras, opts)
         return job
