@@ -1,6 +1,7 @@
 """The dynamic provider of ``bcs:Cluster``: one named BatchCompute cluster per resource.
 
-Inputs are the ClusterDescription's wire keys (plus ``resource_urn`` for IdempotentTokens);
+Inputs are the ClusterDescription's wire keys (plus ``resource_urn`` for IdempotentTokens, see
+:mod:`provider.properties`);
 outputs add ``cluster_id``, ``state``, ``creation_time`` and ``groups`` with desired and actual
 VM counts. Group sizes, spot settings, UserData and EnvVars change in place (ModifyCluster);
 the rest replaces the cluster, new one first. Deleting a cluster that Waiting or Running jobs use
@@ -24,23 +25,18 @@ from pulumi.dynamic import (
 )
 
 from api.states import ACTIVE_STATES, RUN_STATES
-from provider import config, lifecycle, outputs, planner
+from provider import config, lifecycle, outputs, planner, properties
 from provider.client import BatchComputeClient
 from provider.errors import BatchComputeError, ProviderError
 from provider.hosting import one_line_errors, quiet_tracebacks
 from provider.idempotency import MAX_GENERATIONS, submit
-from provider.inputs import URN_KEY, planned, spec_failures
+from provider.inputs import spec_failures
 from provider.pulumi_diff import diff_result
 from provider.waiting import NOT_FOUND
 
 
 def _client() -> BatchComputeClient:
     return BatchComputeClient(config.current())
-
-
-def cluster_spec(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The wire ClusterDescription part of the inputs."""
-    return {k: v for k, v in outputs.inputs_of(inputs).items() if k != URN_KEY}
 
 
 def modify_body(plan: planner.Plan, new: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,8 +75,8 @@ class ClusterProvider(ResourceProvider):
         import api
         from provider.offered_types import offered_instance_types
 
-        inputs = outputs.inputs_of(news)
-        spec = cluster_spec(inputs)
+        inputs = properties.inputs_of(news)
+        spec = properties.api_part(inputs)
         offered = offered_instance_types()
         refused = api.cluster_instance_type_errors(spec, offered) if offered else ()
         problems = spec_failures(spec, [*api.check_cluster(spec), *refused])
@@ -89,14 +85,13 @@ class ClusterProvider(ResourceProvider):
 
     @one_line_errors("diff")
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        plan = planner.plan_cluster(planned(outputs.inputs_of(olds)), planned(outputs.inputs_of(news)))
-        return diff_result(plan)
+        return diff_result(planner.plan("Cluster", olds, news))
 
     @one_line_errors("create")
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = outputs.inputs_of(props)
-        spec = cluster_spec(inputs)
-        urn = str(inputs.get(URN_KEY) or spec.get("Name", ""))
+        inputs = properties.inputs_of(props)
+        spec = properties.api_part(inputs)
+        urn = str(inputs.get(properties.URN) or spec.get("Name", ""))
         canonical = planner.canonical_cluster_spec(spec)
         with _client() as client:
 
@@ -117,9 +112,8 @@ class ClusterProvider(ResourceProvider):
 
     @one_line_errors("update")
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = outputs.inputs_of(news)
-        plan = planner.plan_cluster(planned(outputs.inputs_of(olds)), planned(inputs))
-        body = modify_body(plan, cluster_spec(inputs))
+        inputs = properties.inputs_of(news)
+        body = modify_body(planner.plan("Cluster", olds, news), properties.api_part(inputs))
         with _client() as client:
             if body:
                 client.modify_cluster(id_, body)
@@ -147,7 +141,7 @@ class ClusterProvider(ResourceProvider):
 
     @one_line_errors("refresh")
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        inputs = outputs.inputs_of(props)
+        inputs = properties.inputs_of(props)
         with _client() as client:
             try:
                 live = client.get_cluster(id_)

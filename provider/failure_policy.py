@@ -16,6 +16,20 @@ from provider.client import BatchComputeClient
 from provider.errors import ProviderError
 from provider.planner import Change, Plan
 
+RESTART = Change(
+    "on_failure",
+    "Failed",
+    "restart",
+    "update",
+    "the job is Failed and on_failure=restart; StartJob runs its unfinished instances again",
+)
+"""The change ``restart`` adds to a Failed job's plan; ``update`` calls StartJob when it is there."""
+
+
+def restarts(plan: Plan) -> bool:
+    """True when ``update`` should StartJob: the plan holds :data:`RESTART`."""
+    return RESTART in plan.changes
+
 
 def _live_state(id_: str, olds: Mapping[str, Any]) -> str:
     if olds.get("released"):
@@ -31,11 +45,6 @@ def _failed_under(policy: str, id_: str, olds: Mapping[str, Any], news: Mapping[
     return bool(id_) and (news.get("on_failure") or "keep") == policy and _live_state(id_, olds) == "Failed"
 
 
-def wants_restart(id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
-    """True when ``update`` should StartJob: the policy is restart and the job is Failed."""
-    return _failed_under("restart", id_, olds, news)
-
-
 def apply(plan: Plan, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Plan:
     """The plan, extended by the ``on_failure`` policy when the live job is Failed."""
     policy = news.get("on_failure") or "keep"
@@ -44,9 +53,7 @@ def apply(plan: Plan, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]
     if not _failed_under(policy, id_, olds, news):
         return plan
     if policy == "restart":
-        why = "the job is Failed and on_failure=restart; StartJob runs its unfinished instances again"
-        change = Change("on_failure", "Failed", "restart", "update", why)
-        return Plan("update", (*plan.changes, change), (), False)
+        return Plan("update", (*plan.changes, RESTART), (), False)
     why = "the job is Failed and on_failure=replace; it is submitted again"
     change = Change("on_failure", "Failed", "replace", "replace", why)
     return Plan("replace", (*plan.changes, change), ("on_failure",), True)

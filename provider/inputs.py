@@ -1,30 +1,15 @@
-"""Reading a Job's input property bag: the API part, the provider-only knobs, and their checks."""
+"""Checking a Job's inputs: the API's rules on its API part, and the provider-only knobs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from provider.planner import PROVIDER_ONLY_KEYS
 from provider.preview import has_unknown
-
-URN_KEY = "resource_urn"
-"""Input set by ``provider.resources``: the resource's URN, for IdempotentTokens. Never planned."""
+from provider.properties import api_part
 
 ON_FAILURE_POLICIES: tuple[str, ...] = ("keep", "restart", "replace")
 DEFAULT_WAIT_SECONDS = 3600.0
-
-_NOT_API = frozenset({*PROVIDER_ONLY_KEYS, URN_KEY})
-
-
-def api_spec(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The wire JobDescription part of the inputs (what is POSTed)."""
-    return {k: v for k, v in inputs.items() if k not in _NOT_API}
-
-
-def planned(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """What the planner compares: everything but the URN bookkeeping input."""
-    return {k: v for k, v in inputs.items() if k != URN_KEY}
 
 
 def wait_timeout(inputs: Mapping[str, Any]) -> float | None:
@@ -76,7 +61,7 @@ def input_failures(inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
     import api
     from provider.offered_types import offered_instance_types
 
-    spec = api_spec(inputs)
+    spec = api_part(inputs)
     offered = offered_instance_types()
     refused = api.job_instance_type_errors(spec, offered) if offered else ()
     return spec_failures(spec, [*api.check_job(spec), *refused]) + list(_policy_failures(inputs))

@@ -1,10 +1,11 @@
 """The dynamic provider of ``bcs:Job``: one BatchCompute DAG job per resource.
 
-Properties: the inputs are the wire spec's top-level keys (``Name``, ``Priority``, ``DAG``, ...)
-plus the provider-only ``triggers``, ``on_failure``, ``wait_for`` and ``resource_urn`` (set by
-``provider.resources`` so create can derive an IdempotentToken); the outputs add the snake_case
-keys of :mod:`provider.outputs`. The class holds no state: it is pickled into Pulumi's state by
-dill, and every call builds its own client from the settings ``configure`` left in this process.
+Properties (:mod:`provider.properties` says which is which): the inputs are the wire spec's
+top-level keys (``Name``, ``Priority``, ``DAG``, ...) plus the provider-only ``triggers``,
+``on_failure``, ``wait_for`` and ``resource_urn`` (set by ``provider.resources`` so create can
+derive an IdempotentToken); the outputs add the snake_case keys of :mod:`provider.outputs`.
+The class holds no state: it is pickled into Pulumi's state by dill, and every call builds its
+own client from the settings ``configure`` left in this process.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from pulumi.dynamic import (
 )
 
 from api.states import TERMINAL_STATES, allows
-from provider import config, failure_policy, outputs, planner
+from provider import config, failure_policy, outputs, planner, properties
 from provider.client import BatchComputeClient
 from provider.errors import BatchComputeError
 from provider.hosting import one_line_errors, quiet_tracebacks
 from provider.idempotency import MAX_GENERATIONS, submit
-from provider.inputs import URN_KEY, api_spec, input_failures, planned, wait_timeout
-from provider.pulumi_diff import NO_CHANGES, diff_result
+from provider.inputs import input_failures, wait_timeout
+from provider.pulumi_diff import diff_result
 from provider.waiting import NOT_FOUND, RELEASED, wait_for_state, wait_until_finished
 
 STOP_TIMEOUT = 120.0
@@ -72,9 +73,14 @@ def patch_body(plan: planner.Plan, spec: Mapping[str, Any]) -> dict[str, Any]:
     ``wait_for`` send nothing), with its canonical value, so a removed field goes back to its
     default."""
     fields = {c.path.split(".", 1)[0] for c in plan.changes if c.action == "update"}
-    sent = fields - set(planner.PROVIDER_ONLY_KEYS)
+    sent = fields - set(properties.PROVIDER_ONLY)
     canonical = planner.canonical_job_spec(spec) if sent else {}
     return {field: canonical.get(field) for field in sorted(sent)}
+
+
+def job_plan(id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> planner.Plan:
+    """The plan of diff and of update alike: the planner's, extended by the ``on_failure`` policy."""
+    return failure_policy.apply(planner.plan("Job", olds, news), id_, olds, news)
 
 
 class JobProvider(ResourceProvider):
@@ -88,24 +94,20 @@ class JobProvider(ResourceProvider):
 
     @one_line_errors("check")
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs = outputs.inputs_of(news)
+        inputs = properties.inputs_of(news)
         failures = [CheckFailure(path, reason) for path, reason in input_failures(inputs)]
         return CheckResult(inputs, failures)
 
     @one_line_errors("diff")
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        if (news.get("on_failure") or "keep") == "keep" and _unchanged(olds, news):
-            return NO_CHANGES
-        plan = planner.plan_job(planned(outputs.inputs_of(olds)), planned(outputs.inputs_of(news)))
-        plan = failure_policy.apply(plan, id_, olds, news)
-        return diff_result(plan)
+        return diff_result(job_plan(id_, olds, news))
 
     @one_line_errors("create")
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = outputs.inputs_of(props)
-        spec = api_spec(inputs)
+        inputs = properties.inputs_of(props)
+        spec = properties.api_part(inputs)
         with _client() as client:
-            job_id = _submit(client, str(inputs.get(URN_KEY) or spec.get("Name", "")), spec)
+            job_id = _submit(client, str(inputs.get(properties.URN) or spec.get("Name", "")), spec)
             timeout = wait_timeout(inputs)
             if timeout is not None:
                 wait_until_finished(client, job_id, timeout)
@@ -113,19 +115,19 @@ class JobProvider(ResourceProvider):
 
     @one_line_errors("update")
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = outputs.inputs_of(news)
+        inputs = properties.inputs_of(news)
         if olds.get("released"):
-            return UpdateResult({**inputs, **{k: olds[k] for k in outputs.JOB_OUTPUTS if k in olds}})
-        plan = planner.plan_job(planned(outputs.inputs_of(olds)), planned(inputs))
-        patch = patch_body(plan, api_spec(inputs))
-        spec = api_spec(inputs)
+            return UpdateResult({**inputs, **properties.outputs_part(olds)})
+        plan = job_plan(id_, olds, news)
+        spec = properties.api_part(inputs)
+        patch = patch_body(plan, spec)
         with _client() as client:
             if patch:
                 client.patch_job(id_, patch)
-            if failure_policy.wants_restart(id_, olds, news):
+            if failure_policy.restarts(plan):
                 client.start_job(id_)
             timeout = wait_timeout(inputs)
-            if timeout is not None and plan.changes and any(c.path == "wait_for" for c in plan.changes):
+            if timeout is not None and any(c.path == "wait_for" for c in plan.changes):
                 wait_until_finished(client, id_, timeout)
             return UpdateResult({**inputs, **_read_outputs(client, id_, spec, olds)})
 
@@ -150,23 +152,15 @@ class JobProvider(ResourceProvider):
 
     @one_line_errors("refresh")
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        inputs = outputs.inputs_of(props)
+        inputs = properties.inputs_of(props)
         with _client() as client:
             try:
-                outs = _read_outputs(client, id_, api_spec(inputs), props)
+                outs = _read_outputs(client, id_, properties.api_part(inputs), props)
             except BatchComputeError as exc:
                 if exc.code == NOT_FOUND:
                     return ReadResult("", {})  # deleted behind Pulumi's back: drop from state
                 raise
         return ReadResult(id_, {**inputs, **outs}, inputs)
-
-
-def _unchanged(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
-    """Both sides as they came off the wire, server-owned keys aside, are equal: no plan needed."""
-    skip = outputs.SERVER_OWNED | {URN_KEY}
-    return {k: v for k, v in olds.items() if k not in skip} == {
-        k: v for k, v in news.items() if k not in skip
-    }
 
 
 def _read_outputs(

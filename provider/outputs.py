@@ -1,7 +1,7 @@
 """Resource outputs built from what the service reports (pure functions over its JSON).
 
-Output keys are snake_case and disjoint from the input keys (wire PascalCase plus the
-provider-only keys), so :data:`SERVER_OWNED` can strip them by name before any diff.
+Output keys are snake_case and disjoint from the input keys; :mod:`provider.properties` names
+them (``JOB_OUTPUTS``, ``CLUSTER_OUTPUTS``) and strips them by name before any diff.
 """
 
 from __future__ import annotations
@@ -10,53 +10,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from api import ApiError, TaskDescription, parse_job
-from provider.preview import UNKNOWN, is_unknown
-
-JOB_OUTPUTS: tuple[str, ...] = (
-    "job_id",
-    "state",
-    "message",
-    "creation_time",
-    "start_time",
-    "end_time",
-    "released",
-    "tasks",
-)
-CLUSTER_OUTPUTS: tuple[str, ...] = ("cluster_id", "state", "creation_time", "groups")
-
-SERVER_OWNED: frozenset[str] = frozenset({"__provider", *JOB_OUTPUTS, *CLUSTER_OUTPUTS})
-"""Keys the service (or the host) owns; removed from both sides before planning."""
+from provider.properties import outputs_part
 
 SECRET_FIELDS: frozenset[str] = frozenset({"AccessKeySecret", "AccessSecurityToken", "SecurityToken"})
 """Spec fields never copied into derived outputs (the inputs themselves stay secret)."""
 
 _COUNTS = ("WaitingCount", "RunningCount", "FinishedCount", "FailedCount", "StoppedCount")
-
-
-def whole_numbers(value: Any) -> Any:
-    """Pulumi's wire carries every number as a double: give integral ones back their int type,
-    which the API's integer fields (Priority, InstanceCount, ...) require.
-
-    Values not known yet come back as the wire's ``UNKNOWN`` string: the dynamic host hands
-    Check and Diff ``pulumi.output.Unknown`` objects (``keep_unknowns``), which the ``api``
-    validators would report as wrong types (e.g. a task's ClusterId taken from a Cluster that
-    is only created by this deployment) and which the planner could not hash.
-    """
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if is_unknown(value):
-        return UNKNOWN
-    if isinstance(value, Mapping):
-        return {k: whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers(v) for v in value]
-    return value
-
-
-def inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The input part of a property bag (state outputs are inputs plus server-owned keys),
-    numbers restored to ints where whole."""
-    return {k: whole_numbers(v) for k, v in props.items() if k not in SERVER_OWNED}
 
 
 def redact(value: Any) -> Any:
@@ -121,7 +80,7 @@ def job_outputs(
 
 def released_outputs(previous: Mapping[str, Any], message: str) -> dict[str, Any]:
     """Outputs of a job the service auto-released: last known values, marked released."""
-    out = {k: previous.get(k) for k in JOB_OUTPUTS if k in previous}
+    out = outputs_part(previous)
     tasks = out.get("tasks") or {}
     for task in tasks.values():
         if isinstance(task, dict) and isinstance(task.get("auto_cluster"), dict):

@@ -2,27 +2,28 @@
 
 Pipeline (each step produces values, no I/O)::
 
-    wire spec (old, new) --split--> API part + provider-only keys (triggers, on_failure, wait_for)
-        --canonical--> api.parse_job / parse_cluster(...).wire (defaults filled, order-free lists sorted)
-        --equal / hash--> equal?  -> Plan("same")    (cheap: most specs in a stack did not change)
-        --prune--> equal subtrees (unchanged tasks, ...) dropped, so only changed parts reach deepdiff
-        --deepdiff--> dotted wire paths (``DAG.Tasks.taskA.AutoCluster.InstanceType``)
+    property bags (old, new) --properties.planned--> equal?  -> Plan("same")  (most specs did not change)
+        --canonical--> API part through api.parse_job / parse_cluster(...).wire (defaults filled,
+                       order-free lists sorted), provider-only keys (triggers, ...) beside it
+        --walk--> dotted wire paths (``DAG.Tasks.taskA.AutoCluster.InstanceType``); equal subtrees
+                  (the unchanged tasks of a changed job) drop out with one ``==`` each
         --lifecycle table--> Change(path, old, new, action, reason) --> Plan
 
-The Pulumi ``DiffResult`` and the pull-request preview are both built from a :class:`Plan`.
+The walk is ours, not deepdiff's: on a 16-task job (the API's largest) deepdiff's own walk
+costs about 12 ms, 0.7 ms when told to skip equal subtrees, against 0.02 ms here (the provider
+README has the figures).
+
+:func:`plan` is the one way to a plan: the providers' diff and update, the driver's preview
+details and the pull-request review all call it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from deepdiff import DeepDiff
-
-from provider import lifecycle
+from provider import lifecycle, properties
 from provider.lifecycle import REPLACE, UPDATE, Rule
 from provider.preview import STAND_IN, UNKNOWN, swap
 
@@ -30,18 +31,13 @@ __all__ = [
     "Action",
     "Change",
     "Plan",
-    "PROVIDER_ONLY_KEYS",
     "canonical_cluster_spec",
     "canonical_job_spec",
-    "plan_cluster",
-    "plan_job",
-    "spec_hash",
+    "plan",
 ]
 
 Action = Literal["same", "create", "update", "replace", "delete"]
-
-PROVIDER_ONLY_KEYS: tuple[str, ...] = ("triggers", "on_failure", "wait_for")
-"""Job inputs that never reach the API; they are compared as they are."""
+Kind = Literal["Job", "Cluster"]
 
 _ON_FAILURE_DEFAULT = "keep"
 
@@ -67,17 +63,9 @@ class Plan:
     delete_before_replace: bool
 
 
+SAME = Plan("same", (), (), False)
+
 _ABSENT = object()
-
-
-def spec_hash(value: Any) -> str:
-    """A stable digest of a JSON-like value (key order does not matter)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _api_part(spec: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in spec.items() if k not in PROVIDER_ONLY_KEYS}
 
 
 def canonical_job_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,7 +77,7 @@ def canonical_job_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     """
     import api
 
-    body = _api_part(spec)
+    body = properties.api_part(spec)
     try:
         return swap(api.parse_job(swap(body, UNKNOWN, STAND_IN)).wire, STAND_IN, UNKNOWN)
     except api.ApiError:
@@ -100,21 +88,32 @@ def canonical_cluster_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The cluster spec in the normal form of ``api.parse_cluster`` (as written when the API rejects it)."""
     import api
 
-    body = dict(spec)
+    body = properties.api_part(spec)
     try:
         return api.parse_cluster(body).wire
     except api.ApiError:
         return body
 
 
-def _segments(level: Any) -> tuple[str, ...]:
-    """A deepdiff path as wire segments, cut at the first list index: a list changes as a whole."""
-    out: list[str] = []
-    for part in level.path(output_format="list"):
-        if isinstance(part, int):
-            break
-        out.append(str(part))
-    return tuple(out)
+def _same(a: Any, b: Any) -> bool:
+    return a == b and type(a) is type(b)
+
+
+def _changed_paths(
+    old: Mapping[str, Any], new: Mapping[str, Any], whole: tuple[str, ...] = (), prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    """Every changed wire path: mappings are walked key by key, an equal subtree (the unchanged
+    tasks of a changed job) is dropped with one ``==`` at C speed; a list, any other value, and a
+    top-level key in ``whole`` change as a whole."""
+    for key in old.keys() | new.keys():
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if _same(a, b):
+            continue
+        path = (*prefix, str(key))
+        if isinstance(a, Mapping) and isinstance(b, Mapping) and path[0] not in whole:
+            yield from _changed_paths(a, b, whole, path)
+        else:
+            yield path
 
 
 def _lookup(doc: Any, segments: tuple[str, ...]) -> Any:
@@ -123,49 +122,6 @@ def _lookup(doc: Any, segments: tuple[str, ...]) -> Any:
             return _ABSENT
         doc = doc[seg]
     return doc
-
-
-def _same(a: Any, b: Any) -> bool:
-    return a == b and type(a) is type(b)
-
-
-def _prune(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Both documents cut down to the keys whose values differ, descending through mappings.
-
-    Equal subtrees (most tasks of a changed job) drop out here at C speed, so deepdiff, whose
-    fixed cost is high, only ever sees the parts that changed.
-    """
-    po: dict[str, Any] = {}
-    pn: dict[str, Any] = {}
-    for key in old.keys() | new.keys():
-        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
-        if _same(a, b):
-            continue
-        if isinstance(a, Mapping) and isinstance(b, Mapping):
-            po[key], pn[key] = _prune(a, b)
-            continue
-        if a is not _ABSENT:
-            po[key] = a
-        if b is not _ABSENT:
-            pn[key] = b
-    return po, pn
-
-
-def _changed_paths(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[tuple[str, ...]]:
-    """Changed wire paths of two canonical specs: pruned to what differs, then deepdiff."""
-    yield from _deep_paths(*_prune(old, new))
-
-
-def _deep_paths(old: Any, new: Any) -> Iterator[tuple[str, ...]]:
-    # threshold 0: always name the deepest changed key, even when the pruned dicts share none
-    tree = DeepDiff(old, new, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
-    seen: set[tuple[str, ...]] = set()
-    for report in tree.values():
-        for level in report:
-            seg = _segments(level)
-            if seg not in seen:
-                seen.add(seg)
-                yield seg
 
 
 def _jsonable(value: Any) -> Any:
@@ -200,87 +156,74 @@ def _cluster_reason(path: str, segments: tuple[str, ...], old: Any, new: Any, ru
     return f"{what}; the cluster is replaced (a new one is created before the old one is deleted)"
 
 
-Reasoner = Callable[[str, tuple[str, ...], Any, Any, Rule], str]
-
-
-def _changes(
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    paths: Iterator[tuple[str, ...]],
-    table: Mapping[str, Rule],
-    reasoner: Reasoner,
-) -> tuple[Change, ...]:
-    out: list[Change] = []
-    for segments in sorted(set(paths)):
-        if not segments:
-            continue
-        before, after = _lookup(old, segments), _lookup(new, segments)
-        rule = lifecycle.classify(table, segments)
-        path = ".".join(segments)
-        reason = reasoner(path, segments, before, after, rule)
-        out.append(Change(path, _jsonable(before), _jsonable(after), rule, reason))
-    return tuple(out)
-
-
-def _plan(changes: tuple[Change, ...], delete_before_replace: bool) -> Plan:
-    replaces = tuple(sorted({c.path.split(".", 1)[0] for c in changes if c.action == REPLACE}))
-    if replaces:
-        return Plan("replace", changes, replaces, delete_before_replace)
-    if changes:
-        return Plan("update", changes, (), False)
-    return Plan("same", (), (), False)
-
-
-def _provider_only(spec: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: spec[k] for k in PROVIDER_ONLY_KEYS if spec.get(k) not in (None, {}, "")}
+def _policies(inputs: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The provider-only keys that are set; spelling a default out is not a change."""
+    out = {k: inputs[k] for k in keys if inputs.get(k) not in (None, {}, "")}
     if out.get("on_failure") == _ON_FAILURE_DEFAULT:
-        del out["on_failure"]  # spelling the default out is not a change
+        del out["on_failure"]
     return out
 
 
-def plan_job(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Plan:
-    """Plan one Job from its previous and desired wire specs (``None``: absent).
+@dataclass(frozen=True)
+class _Rules:
+    """How one kind of resource is planned: its canonical form, provider-only keys, lifecycle
+    table and reasons."""
 
-    Priority, Description and Notification update in place; any other change to the API part
-    replaces the job (delete-before-replace); ``triggers`` replaces; ``wait_for`` and
-    ``on_failure`` are provider policy and update in place.
-    """
-    if old is None and new is None:
-        return Plan("same", (), (), False)
-    if old is None:
-        return Plan("create", (), (), False)
-    if new is None:
-        return Plan("delete", (), (), False)
-    if old == new:  # the common case: nothing was touched (deep equality, no canonical form needed)
-        return Plan("same", (), (), False)
-    old_extra, new_extra = _provider_only(old), _provider_only(new)
-    old_api, new_api = canonical_job_spec(old), canonical_job_spec(new)
-    api_paths: Iterator[tuple[str, ...]] = iter(())
-    if spec_hash(old_api) != spec_hash(new_api):
-        api_paths = _changed_paths(old_api, new_api)
-    changes = _changes(old_api, new_api, api_paths, lifecycle.JOB_LIFECYCLE, _job_reason)
-    extra = _changes(
-        old_extra,
-        new_extra,
-        iter((k,) for k in PROVIDER_ONLY_KEYS if spec_hash(old_extra.get(k)) != spec_hash(new_extra.get(k))),
+    canonical: Callable[[Mapping[str, Any]], dict[str, Any]]
+    provider_only: tuple[str, ...]
+    table: Mapping[str, Rule]
+    reason: Callable[[str, tuple[str, ...], Any, Any, Rule], str]
+    delete_before_replace: bool
+
+
+RULES: Mapping[Kind, _Rules] = {
+    "Job": _Rules(
+        canonical_job_spec,
+        properties.PROVIDER_ONLY,
         lifecycle.JOB_LIFECYCLE,
         _job_reason,
-    )
-    return _plan(changes + extra, lifecycle.JOB_DELETE_BEFORE_REPLACE)
+        lifecycle.JOB_DELETE_BEFORE_REPLACE,
+    ),
+    "Cluster": _Rules(
+        canonical_cluster_spec,
+        (),
+        lifecycle.CLUSTER_LIFECYCLE,
+        _cluster_reason,
+        lifecycle.CLUSTER_DELETE_BEFORE_REPLACE,
+    ),
+}
 
 
-def plan_cluster(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Plan:
-    """Plan one Cluster: group sizes, spot settings, UserData and EnvVars in place; the rest
-    (Name, ImageId, InstanceType, Configs, adding or removing a group) replaces it, new first."""
-    if old is None and new is None:
-        return Plan("same", (), (), False)
-    if old is None:
-        return Plan("create", (), (), False)
-    if new is None:
-        return Plan("delete", (), (), False)
-    if old == new:
-        return Plan("same", (), (), False)
-    old_c, new_c = canonical_cluster_spec(old), canonical_cluster_spec(new)
-    paths = _changed_paths(old_c, new_c) if spec_hash(old_c) != spec_hash(new_c) else iter(())
-    changes = _changes(old_c, new_c, paths, lifecycle.CLUSTER_LIFECYCLE, _cluster_reason)
-    return _plan(changes, lifecycle.CLUSTER_DELETE_BEFORE_REPLACE)
+def _changes(old: Mapping[str, Any], new: Mapping[str, Any], rules: _Rules) -> Iterator[Change]:
+    for segments in sorted(_changed_paths(old, new, rules.provider_only)):
+        before, after = _lookup(old, segments), _lookup(new, segments)
+        rule = lifecycle.classify(rules.table, segments)
+        path = ".".join(segments)
+        reason = rules.reason(path, segments, before, after, rule)
+        yield Change(path, _jsonable(before), _jsonable(after), rule, reason)
+
+
+def plan(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Plan:
+    """Plan one resource from its previous and desired property bags (``None``: absent).
+
+    A bag may be a stored state, the inputs off the wire or a YAML spec: :mod:`provider.properties`
+    picks the keys that are planned. A Job's Priority, Description and Notification update in
+    place, any other change to its API part replaces it (delete-before-replace), ``triggers``
+    replaces, ``wait_for`` and ``on_failure`` (provider policy) update in place. A Cluster's group
+    sizes, spot settings, UserData and EnvVars update in place; the rest (Name, ImageId,
+    InstanceType, Configs, adding or removing a group) replaces it, new one first.
+    """
+    if old is None or new is None:
+        return SAME if old is new else Plan("create" if old is None else "delete", (), (), False)
+    old, new = properties.planned(old), properties.planned(new)
+    if old == new:  # the common case: nothing was touched (deep equality, no canonical form needed)
+        return SAME
+    rules = RULES[kind]
+    old, new = properties.whole_numbers(old), properties.whole_numbers(new)
+    old_doc = {**rules.canonical(old), **_policies(old, rules.provider_only)}
+    new_doc = {**rules.canonical(new), **_policies(new, rules.provider_only)}
+    changes = tuple(_changes(old_doc, new_doc, rules))
+    replaces = tuple(sorted({c.path.split(".", 1)[0] for c in changes if c.action == REPLACE}))
+    if replaces:
+        return Plan("replace", changes, replaces, rules.delete_before_replace)
+    return Plan("update", changes, (), False) if changes else SAME

@@ -2,7 +2,7 @@
 
 During preview an input taken from another resource's output (a task's ClusterId from a Cluster
 this deployment creates) is not known. The engine's wire spells it ``UNKNOWN``; the dynamic host
-hands the provider ``pulumi.output.Unknown`` objects, which ``whole_numbers`` turns back into the
+hands the provider ``pulumi.output.Unknown`` objects, which ``properties.whole_numbers`` turns back into the
 string. The planner, the input checks and the driver's preview all compare against this value.
 """
 

@@ -16,9 +16,9 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from provider.cluster_provider import ClusterProvider
-from provider.inputs import URN_KEY
 from provider.job_provider import JobProvider
-from provider.outputs import CLUSTER_OUTPUTS, JOB_OUTPUTS, SECRET_FIELDS
+from provider.outputs import SECRET_FIELDS
+from provider.properties import CLUSTER_OUTPUTS, JOB_OUTPUTS, PROVIDER_ONLY, URN
 
 _JOB_ARGS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -98,7 +98,7 @@ class Job(Resource, module="bcs", name="Job"):
         opts: pulumi.ResourceOptions | None,
     ) -> None:
         props: dict[str, Any] = {**spec, **{k: v for k, v in extras.items() if v is not None}}
-        props[URN_KEY] = _urn(f"pulumi-python:{self._resource_type_name}", resource_name)
+        props[URN] = _urn(f"pulumi-python:{self._resource_type_name}", resource_name)
         props.update({key: None for key in JOB_OUTPUTS})
         super().__init__(JobProvider(), resource_name, props, _secret_outputs(spec, opts))
 
@@ -116,13 +116,9 @@ class Job(Resource, module="bcs", name="Job"):
         """A Job from a wire-format spec (PascalCase, as in a YAML file); provider-only keys
         (``triggers``, ``on_failure``, ``wait_for``) may sit in the spec or be passed here."""
         body = dict(spec)
-        extras = {
-            "triggers": triggers if triggers is not None else body.pop("triggers", None),
-            "on_failure": on_failure if on_failure is not None else body.pop("on_failure", None),
-            "wait_for": wait_for if wait_for is not None else body.pop("wait_for", None),
-        }
-        for key in extras:
-            body.pop(key, None)
+        in_spec = {key: body.pop(key, None) for key in PROVIDER_ONLY}
+        given = {"triggers": triggers, "on_failure": on_failure, "wait_for": wait_for}
+        extras = {key: in_spec[key] if given[key] is None else given[key] for key in PROVIDER_ONLY}
         job = cls.__new__(cls)
         job._declare(resource_name, body, extras, opts)
         return job
@@ -174,7 +170,7 @@ class Cluster(Resource, module="bcs", name="Cluster"):
         self, resource_name: str, spec: Mapping[str, Any], opts: pulumi.ResourceOptions | None
     ) -> None:
         props: dict[str, Any] = dict(spec)
-        props[URN_KEY] = _urn(f"pulumi-python:{self._resource_type_name}", resource_name)
+        props[URN] = _urn(f"pulumi-python:{self._resource_type_name}", resource_name)
         props.update({key: None for key in CLUSTER_OUTPUTS})
         super().__init__(ClusterProvider(), resource_name, props, _secret_outputs(spec, opts))
 

@@ -22,7 +22,7 @@ EXIT_FAILED = 1
 EXIT_DESTRUCTIVE = 2
 EXIT_LOCKED = 4
 #: what the [provider] extra installs (import names)
-PROVIDER_MODULES = frozenset({"pulumi", "grpc", "deepdiff", "yaml", "google"})
+PROVIDER_MODULES = frozenset({"pulumi", "grpc", "yaml", "google"})
 
 
 def _version() -> str:

@@ -2,8 +2,8 @@
 
 The Python dynamic-provider host forwards only ``changes``/``replaces``/``deleteBeforeReplace``,
 so the path-level "why" is rebuilt here: for BatchCompute ``Job``/``Cluster`` resources with the
-provider's own planner (``provider.planner``) over the wire specs, so the preview says exactly what
-the provider decided and why; for anything else with a structural comparison of the inputs.
+provider's own ``provider.planner.plan`` over the inputs, so the preview says exactly what the
+provider decided and why; for anything else with a structural comparison of the inputs.
 Secrets (Pulumi secrets and the API's secret-bearing fields) are masked before anything is shown.
 """
 
@@ -44,19 +44,14 @@ def _planner_changes(type_: str, old: dict | None, new: dict | None) -> list[Pro
     if kind not in ("Job", "Cluster"):
         return None
     try:
-        from provider.gitops.wire import wire_spec
-        from provider.planner import plan_cluster, plan_job
+        from provider.planner import plan
     except ImportError:
         return None
-    old_spec = wire_spec(kind, old) if old is not None else None
-    new_spec = wire_spec(kind, new) if new is not None else None
-    if (old is not None and old_spec is None) or (new is not None and new_spec is None):
-        return None
     try:
-        plan = (plan_job if kind == "Job" else plan_cluster)(old_spec, new_spec)
+        changes = plan("Job" if kind == "Job" else "Cluster", old, new).changes
     except Exception:  # the planner is advisory here; Diff has already decided
         return None
     return [
         PropertyChange(c.path, c.old, c.new, c.action == "replace", c.reason if c.action == "replace" else "")
-        for c in plan.changes
+        for c in changes
     ]

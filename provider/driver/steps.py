@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Operation = Literal["same", "create", "update", "replace", "delete", "refresh"]
+from provider.properties import HOST_OWNED
 
-HIDDEN_KEYS = frozenset({"__provider"})
+Operation = Literal["same", "create", "update", "replace", "delete", "refresh"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def structural_changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, 
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[tuple[str, Any, Any]] = []
         for key in sorted(set(old) | set(new), key=str):
-            if not prefix and key in HIDDEN_KEYS:
+            if not prefix and key in HOST_OWNED:
                 continue
             if key not in new:
                 out.append((_join(prefix, key), old[key], None))

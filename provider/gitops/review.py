@@ -17,12 +17,13 @@ from typing import Any
 
 import yaml
 
+from provider import planner
 from provider.driver.project import ProjectError, load_project
 from provider.gitops.dag_picture import job_mermaid
 from provider.gitops.masking import mask_value
 from provider.gitops.sources import check_revision, fs_source, git_source, repo_root
-from provider.gitops.specs import SpecError, StackSettings, StackSpecs, load_stack_specs
-from provider.planner import Plan
+from provider.gitops.specs import Spec, SpecError, StackSettings, StackSpecs, load_stack_specs
+from provider.planner import Kind, Plan
 
 EXIT_OK, EXIT_ERROR, EXIT_DESTRUCTIVE = 0, 1, 2
 WORDS = {"create": "create", "update": "update in place", "replace": "**replace**", "delete": "**release**"}
@@ -57,7 +58,7 @@ def _short(path: str, value: Any) -> str:
 class ResourcePlan:
     """What the change does to one job or cluster: both wire specs and the planner's plan."""
 
-    kind: str
+    kind: Kind
     name: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
@@ -86,17 +87,16 @@ def _load(cwd: Path, stack: str, base: str) -> tuple[str, StackSpecs, StackSpecs
 
 def resource_plans(old: StackSpecs, new: StackSpecs, include_same: bool = False) -> list[ResourcePlan]:
     """Clusters, then jobs, each by name, that the change touches (all of them with ``include_same``)."""
-    from provider.planner import plan_cluster, plan_job
-
     plans = []
-    for kind, olds, news, planner in (
-        ("Cluster", old.clusters, new.clusters, plan_cluster),
-        ("Job", old.jobs, new.jobs, plan_job),
-    ):
+    sides: tuple[tuple[Kind, dict[str, Spec], dict[str, Spec]], ...] = (
+        ("Cluster", old.clusters, new.clusters),
+        ("Job", old.jobs, new.jobs),
+    )
+    for kind, olds, news in sides:
         for name in sorted(set(olds) | set(news)):
             before = olds[name].body if name in olds else None
             after = news[name].body if name in news else None
-            plan = planner(before, after)
+            plan = planner.plan(kind, before, after)
             if plan.action != "same" or include_same:
                 plans.append(ResourcePlan(kind, name, before, after, plan))
     return plans

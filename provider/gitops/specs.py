@@ -33,13 +33,12 @@ import yaml
 
 from api import check_cluster, check_job
 from provider.gitops.strict_keys import spec_unknown_keys
+from provider.preview import STAND_IN
 
 CLUSTER_REF = "cluster:"
 JOB_DIR = "specs/jobs"
 CLUSTER_DIR = "specs/clusters"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
-# Stands in for a cluster reference while the spec is validated; it matches the API's id format.
-_PLACEHOLDER_CLUSTER_ID = "cls-0000000000000000000000"
 
 ReadFile = Callable[[str], str | None]
 ListDir = Callable[[str], list[str]]
@@ -155,14 +154,15 @@ def _unresolved(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def _without_refs(body: dict[str, Any]) -> dict[str, Any]:
-    """The body with cluster references replaced by a valid-looking id, for validation."""
+    """The body with cluster references replaced by a valid cluster id (the preview's stand-in
+    for an id not known yet), for validation."""
     tasks = (body.get("DAG") or {}).get("Tasks")
     if not isinstance(tasks, Mapping):
         return body
     new_tasks = {}
     for name, task in tasks.items():
         if isinstance(task, Mapping) and str(task.get("ClusterId", "")).startswith(CLUSTER_REF):
-            task = {**task, "ClusterId": _PLACEHOLDER_CLUSTER_ID}
+            task = {**task, "ClusterId": STAND_IN}
         new_tasks[name] = task
     return {**body, "DAG": {**body["DAG"], "Tasks": new_tasks}}
 

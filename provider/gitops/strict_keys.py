@@ -21,11 +21,11 @@ from typing import Any
 from api.rules.cluster import CLUSTER
 from api.rules.field import Field
 from api.rules.job import JOB
-from provider.planner import PROVIDER_ONLY_KEYS
+from provider.properties import PROVIDER_ONLY
 
 SCHEMAS: dict[str, Field] = {"jobs": JOB, "clusters": CLUSTER}
 #: top-level keys of a spec that are the provider's, not the API's (``Job.from_spec`` takes them)
-PROVIDER_KEYS: dict[str, tuple[str, ...]] = {"jobs": PROVIDER_ONLY_KEYS}
+PROVIDER_KEYS: dict[str, tuple[str, ...]] = {"jobs": PROVIDER_ONLY}
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def _with(**changes: Any) -> dict[str, Any]:
     ids=["group-size", "resource-type-replaces", "user-data", "user-data-removed", "env-vars"],
 )  # fmt: skip
 def test_modify_body_sends_the_subtree_each_rule_covers(new: dict[str, Any], body: dict | None) -> None:
-    plan = planner.plan_cluster(BASE, new)
+    plan = planner.plan("Cluster", BASE, new)
     if body is None:
         assert plan.action == "replace"
     else:

@@ -44,6 +44,6 @@ def _with(**changes: Any) -> dict[str, Any]:
     ids=["priority", "description-removed", "priority-and-notification", "wait-for-only"],
 )
 def test_patch_body_holds_the_in_place_api_fields(new: dict[str, Any], body: dict[str, Any]) -> None:
-    plan = planner.plan_job(BASE, new)
+    plan = planner.plan("Job", BASE, new)
     assert plan.action == "update"
     assert patch_body(plan, new) == body

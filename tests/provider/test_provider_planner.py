@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from provider_specs import cluster, edit, job, reorder, task
 
-from provider.planner import Plan, plan_cluster, plan_job
+from provider import planner
+from provider.planner import Plan
 
 BASE = job()
 EVENTS = {
@@ -32,7 +33,7 @@ SAME_JOB_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("label", "old", "new"), SAME_JOB_CASES, ids=[c[0] for c in SAME_JOB_CASES])
 def test_equivalent_job_specs_plan_nothing(label: str, old: dict, new: dict) -> None:
-    assert plan_job(old, new) == Plan("same", (), (), False)
+    assert planner.plan("Job", old, new) == Plan("same", (), (), False)
 
 
 # (label, new spec, action, replaces, {path: reason fragment})
@@ -96,7 +97,7 @@ JOB_CASES: list[tuple[str, dict[str, Any], str, tuple[str, ...], dict[str, str]]
 def test_job_change_table(
     label: str, new: dict, action: str, replaces: tuple, reasons: dict[str, str]
 ) -> None:
-    plan = plan_job(BASE, new)
+    plan = planner.plan("Job", BASE, new)
     assert plan.action == action
     assert plan.replaces == replaces
     assert plan.delete_before_replace is (action == "replace")
@@ -107,20 +108,20 @@ def test_job_change_table(
 
 
 def test_change_carries_old_and_new_values() -> None:
-    plan = plan_job(BASE, edit(BASE, "DAG.Tasks.task0.AutoCluster.InstanceType", "bcs.a2.xlarge"))
+    plan = planner.plan("Job", BASE, edit(BASE, "DAG.Tasks.task0.AutoCluster.InstanceType", "bcs.a2.xlarge"))
     (change,) = plan.changes
     assert (change.old, change.new, change.action) == ("bcs.a2.large", "bcs.a2.xlarge", "replace")
 
 
 def test_triggers_change_replaces_even_with_same_spec() -> None:
-    plan = plan_job({**BASE, "triggers": {"rev": "1"}}, {**BASE, "triggers": {"rev": "2"}})
+    plan = planner.plan("Job", {**BASE, "triggers": {"rev": "1"}}, {**BASE, "triggers": {"rev": "2"}})
     assert plan.action == "replace" and plan.replaces == ("triggers",)
 
 
 def test_create_and_delete() -> None:
-    assert plan_job(None, BASE).action == "create"
-    assert plan_job(BASE, None).action == "delete"
-    assert plan_cluster(None, cluster()).action == "create"
+    assert planner.plan("Job", None, BASE).action == "create"
+    assert planner.plan("Job", BASE, None).action == "delete"
+    assert planner.plan("Cluster", None, cluster()).action == "create"
 
 
 CLUSTER_CASES: list[tuple[str, dict[str, Any], str, tuple[str, ...]]] = [
@@ -150,7 +151,7 @@ CLUSTER_CASES: list[tuple[str, dict[str, Any], str, tuple[str, ...]]] = [
     ("label", "new", "action", "replaces"), CLUSTER_CASES, ids=[c[0] for c in CLUSTER_CASES]
 )
 def test_cluster_change_table(label: str, new: dict, action: str, replaces: tuple) -> None:
-    plan = plan_cluster(cluster(), new)
+    plan = planner.plan("Cluster", cluster(), new)
     assert (plan.action, plan.replaces) == (action, replaces)
     assert plan.delete_before_replace is False  # clusters: create-before-delete
     assert all(c.path in c.reason for c in plan.changes)

@@ -21,8 +21,8 @@ from tests.support.client import SignedClient
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 #: import names the base install must not need (and the requirement names that bring them)
-OPTIONAL_MODULES = ("pulumi", "grpc", "dask", "distributed", "psycopg", "deepdiff", "yaml")
-OPTIONAL_REQUIREMENTS = {"pulumi", "pulumi-crypto", "grpcio", "dask", "psycopg", "deepdiff", "pyyaml"}
+OPTIONAL_MODULES = ("pulumi", "grpc", "dask", "distributed", "psycopg", "yaml")
+OPTIONAL_REQUIREMENTS = {"pulumi", "pulumi-crypto", "grpcio", "dask", "psycopg", "pyyaml"}
 FAST_MOVING = {"fastapi", "uvicorn", "httpx", "dask", "pydantic", "sqlalchemy", "alembic",
                "prometheus-client"}  # fmt: skip
 BLOCKER = f'''
@@ -70,7 +70,7 @@ def test_the_base_install_is_bcsd_alone(wheel: Path) -> None:
         if extra:
             extras.setdefault(extra, set()).add(name)
     assert {"provider", "dask", "postgres", "oss", "s3", "test"} <= set(extras)
-    assert {"pulumi", "grpcio", "deepdiff", "pyyaml"} <= extras["provider"]
+    assert {"pulumi", "grpcio", "pyyaml"} <= extras["provider"]
     assert "dask" in extras["dask"] and "psycopg" in extras["postgres"]
     assert "ossfs" in extras["oss"] and "s3fs" in extras["s3"]
     for name, spec, _ in reqs:
