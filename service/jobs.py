@@ -23,7 +23,7 @@ from api import (
     quota_errors,
     reserves_on_fail,
 )
-from api.errors import error
+from api.errors import ApiError, error
 from service.config import INSTANCE_TYPES, Settings
 from service.idempotency import replayed
 from service.scheduler import core
@@ -82,7 +82,9 @@ def accept_job(
     max_jobs = settings.quotas.max_job_count
     at_limit = not repo.claim_job_slot(conn, max_jobs)
     problems = quota_errors(job, settings.quotas, max_jobs if at_limit else 0)
-    if problems:  # the transaction rolls back, so a refused create keeps no slot
+    if problems:  # a refusal leaves nothing written: its flush commits the others (group commit)
+        if not at_limit:
+            repo.release_job_slot(conn)
         raise problems[0]
     tasks_spec: dict[str, Any] = canonical["DAG"]["Tasks"]
     deps: dict[str, list[str]] = canonical["DAG"].get("Dependencies") or {}
@@ -101,7 +103,11 @@ def accept_job(
         choice = effective_cluster(model)
         cluster_id = choice.cluster_id or ""
         if cluster_id and cluster_id not in checked:  # tasks often share one cluster
-            require_active_cluster(conn, cluster_id)
+            try:
+                require_active_cluster(conn, cluster_id)
+            except ApiError:
+                repo.release_job_slot(conn)
+                raise
             checked.add(cluster_id)
         auto = spec.get("AutoCluster") or {}
         count = int(spec.get("InstanceCount") or 1)
