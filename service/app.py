@@ -75,7 +75,7 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if isolation_warning:
             log.warning("%s", isolation_warning)
-        sink = start_latency_sink(scheduler.sink, engine, metrics.start_latency)
+        sink = start_latency_sink(scheduler.sink, engine, metrics.start_latency, scheduler)
         await scheduler.start(build_executor(settings, sink))
         deliverer.start()
         log.info(

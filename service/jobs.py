@@ -172,6 +172,7 @@ def accept_job(
         tasks=task_views,
         priority=int(canonical.get("Priority") or 0),
         seq=seq,
+        created=now,
     )
     return job_id, view, canonical
 
