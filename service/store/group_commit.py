@@ -20,6 +20,7 @@ sees memory and store in step.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection
 
 from api.errors import ApiError
+
+log = logging.getLogger("bcsd.store")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -103,6 +106,9 @@ def _answerable(batch: list[_Write[Any, Any]]) -> Iterator[_Write[Any, Any]]:
         if item.answer.cancelled():
             (result,) = item.outcome
             if not isinstance(result, ApiError) and item.then:
-                item.then(result)
+                try:
+                    item.then(result)
+                except Exception:  # nobody waits for it; the rest of the flush is still answered
+                    log.exception("after-commit step of a request that went away failed")
             continue
         yield item
