@@ -24,6 +24,7 @@ from service.runtime import Runtime
 from service.scheduler.loop import Scheduler
 from service.store import repo
 from service.store.engine import open_engine
+from service.store.group_commit import CommitGroup
 from service.telemetry.metrics import Metrics
 from service.telemetry.requests import RequestTelemetry
 from service.telemetry.scheduler_figures import SchedulerFigures, observe_turns, start_latency_sink
@@ -67,13 +68,14 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     metrics.registry.register(
         StoreFigures(engine, scheduler.node_id, scheduler.ownership.enabled)
     )
-    rt = Runtime(settings, engine, scheduler, deliverer, metrics)
+    commits = CommitGroup(scheduler.transaction)
+    rt = Runtime(settings, engine, scheduler, deliverer, metrics, commits)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if isolation_warning:
             log.warning("%s", isolation_warning)
-        sink = start_latency_sink(scheduler.sink, engine, metrics.start_latency)
+        sink = start_latency_sink(scheduler.sink, engine, metrics.start_latency, scheduler)
         await scheduler.start(build_executor(settings, sink))
         deliverer.start()
         log.info(
@@ -95,11 +97,11 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     for module in modules:
         app.include_router(module.router)
 
-    def claim(nonce: str, expires: float, sweep_before: float | None) -> bool:
+    async def claim(nonce: str, expires: float, sweep_before: float | None) -> bool:
         # durable on SQLite too (a restart must not forget them) and unique across the nodes
-        # sharing a database: one INSERT in its own commit, expired rows swept once a minute
-        with engine.begin() as conn:
-            return repo.claim_nonce(conn, nonce, expires, sweep_before)
+        # sharing a database: one INSERT committed before the request goes on, in a commit it
+        # shares with concurrent requests' nonces and creates; expired rows swept once a minute
+        return await commits.run(lambda conn: repo.claim_nonce(conn, nonce, expires, sweep_before))
 
     nonces = NonceRegistry(settings.clock_skew_s, claim)
     app.add_middleware(

@@ -15,7 +15,7 @@ import binascii
 import hashlib
 import hmac
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 
 from api.errors import error
@@ -38,23 +38,24 @@ class NonceRegistry:
     """Remembers signature nonces for the replay window so a replayed request is refused.
 
     ``claim`` inserts into the store's ``nonces`` table (unique on the nonce, False on a
-    duplicate) in its own small commit, on SQLite as on PostgreSQL: a request captured before a
+    duplicate) and returns once that is committed (a commit shared with concurrent requests,
+    ``service.store.group_commit``), on SQLite as on PostgreSQL: a request captured before a
     restart, or answered by another node on a shared database, stays refused. Expired rows are
     swept lazily, at most once a minute, so a request pays one INSERT, not a DELETE scan.
     """
 
-    def __init__(self, window_s: float, claim: Callable[[str, float, float | None], bool]) -> None:
+    def __init__(self, window_s: float, claim: Callable[[str, float, float | None], Awaitable[bool]]) -> None:
         self.window_s = window_s
         self.claim = claim
         self._next_sweep = 0.0
 
-    def first_use(self, nonce: str, now: float) -> bool:
+    async def first_use(self, nonce: str, now: float) -> bool:
         sweep_before: float | None = None
         if now >= self._next_sweep:
             sweep_before = now
             self._next_sweep = now + 60
         expires = now + 2 * self.window_s  # a request dated +window may arrive until now+2*window
-        return self.claim(nonce, expires, sweep_before)
+        return await self.claim(nonce, expires, sweep_before)
 
 
 def check_digest(headers: Mapping[str, str], body: bytes) -> None:
@@ -98,7 +99,7 @@ def has_digest(headers: Mapping[str, str]) -> bool:
     return any(header(headers, name) for name in DIGEST_HEADERS)
 
 
-def authenticate(
+async def authenticate(
     method: str,
     raw_path: str,
     raw_query: str,
@@ -143,6 +144,6 @@ def authenticate(
         raise error("nonce_missing")
     if len(nonce) > MAX_NONCE:
         raise error("nonce_invalid")
-    if not nonces.first_use(nonce, now):
+    if not await nonces.first_use(nonce, now):
         raise error("nonce_used")
     return key_id

@@ -66,7 +66,7 @@ class ApiGate:
                     receive = _replay(body, receive)
                 raw_path = scope.get("raw_path") or path.encode()
                 try:
-                    authenticate(
+                    await authenticate(
                         scope["method"],
                         raw_path.decode("latin-1"),
                         scope.get("query_string", b"").decode("latin-1"),

@@ -35,6 +35,7 @@ from service.executors.base import InstanceErrorCode, InstanceExited, InstanceLa
 from service.objectstore import ObjectStore, ObjectStoreError
 
 StartedCallback = Callable[[int, str], None]
+ExitedCallback = Callable[[InstanceExited], None]
 
 
 class _Failed(Exception):
@@ -215,12 +216,17 @@ def run_instance(
     on_started: StartedCallback | None = None,
     *,
     node: str = "",
+    on_exited: ExitedCallback | None = None,
 ) -> InstanceExited:
     """Run one attempt synchronously and describe how it ended. Never raises.
 
     ``should_stop`` is asked every ``process.STOP_POLL_S`` while the command runs (and between
     the preparation steps); ``on_started(pid, sandbox_path)`` is called right after the process
-    exists (pid = its process-group id).
+    exists (pid = its process-group id). ``on_exited(exited)`` is called once the attempt's
+    outcome is final (command ended, outputs uploaded), before its cgroup and sandbox folders
+    are removed: that cleanup (rmdir of the cgroups, which may stay busy a moment after the
+    last exit, and the sandbox rmtree) is then off the path from one exit to the next launch.
+    Both are removed before this returns.
     """
     node = node or socket.gethostname()
     box = sb.sandbox_for(launch) if _usable(launch) else sb.Sandbox(Path(launch.sandbox_root) / "invalid")
@@ -229,6 +235,7 @@ def run_instance(
     message = detail = ""
     problems: list[str] = []
     ran = False
+    jail: limits.Confinement | None = None
     try:
         if not _usable(launch):
             raise _Failed("NodeLost", "the instance key cannot name a sandbox folder")
@@ -256,21 +263,18 @@ def run_instance(
             raise _Failed("InstanceStopped", "stopped before the command started")
         quota = limits.limits_for(launch.memory_gb, launch.cpu, launch.isolation.pids_max)
         jail = limits.confine(launch.key.label(), quota)
-        try:
-            proc = _start(launch, box, argv, jail)
-            ran = True
-            if on_started is not None:
-                with contextlib.suppress(Exception):  # a reporting problem must not orphan the process
-                    on_started(proc.pid, str(box.root))
-            outcome = process.wait(proc, launch.timeout_s, should_stop)
-            exit_code = outcome.exit_code
-            code, template = _ENDINGS[outcome.ending]
-            message = template.format(t=launch.timeout_s)
-            if jail.out_of_memory() and outcome.ending == "exited":
-                code = "InstanceOutOfMemory"
-                message = _out_of_memory_message(launch)
-        finally:
-            jail.close()
+        proc = _start(launch, box, argv, jail)
+        ran = True
+        if on_started is not None:
+            with contextlib.suppress(Exception):  # a reporting problem must not orphan the process
+                on_started(proc.pid, str(box.root))
+        outcome = process.wait(proc, launch.timeout_s, should_stop)
+        exit_code = outcome.exit_code
+        code, template = _ENDINGS[outcome.ending]
+        message = template.format(t=launch.timeout_s)
+        if jail.out_of_memory() and outcome.ending == "exited":
+            code = "InstanceOutOfMemory"
+            message = _out_of_memory_message(launch)
     except _Failed as failure:
         code, message, detail = failure.code, failure.message, failure.detail
     except Exception as exc:  # never raise: an unexpected failure is still one attempt's end
@@ -286,9 +290,7 @@ def run_instance(
             code, message = "OutputUploadFailed", "uploading the outputs or logs failed"
     failed = code != "" or exit_code != 0
     kept = launch.keep_sandbox_on_failure and failed
-    if not kept:
-        sb.remove(box, launch.sandbox_root)
-    return InstanceExited(
+    exited = InstanceExited(
         key=launch.key,
         at=datetime.now(UTC),
         exit_code=exit_code,
@@ -300,6 +302,15 @@ def run_instance(
         stderr_object=log_object(launch.stderr_dir, "stderr", launch),
         sandbox_path=str(box.root) if kept else "",
     )
+    if on_exited is not None:
+        with contextlib.suppress(Exception):  # a reporting problem must not leave folders behind
+            on_exited(exited)
+    if jail is not None:
+        with contextlib.suppress(OSError):
+            jail.close()
+    if not kept:
+        sb.remove(box, launch.sandbox_root)
+    return exited
 
 
 def _usable(launch: InstanceLaunch) -> bool:

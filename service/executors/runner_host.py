@@ -89,20 +89,29 @@ class Host:
     def _run(self, launch: InstanceLaunch, stop: threading.Event) -> None:
         key = launch.key
 
+        reported = False
+
         def started(pid: int, sandbox_path: str) -> None:
             self._emit(InstanceStarted(key, datetime.now(UTC), self._node, "127.0.0.1", sandbox_path, pid))
 
+        def exited(event: InstanceExited) -> None:  # before the sandbox/cgroup cleanup
+            nonlocal reported
+            reported = True
+            with self._lock:
+                self._stops.pop(key, None)
+            self._emit(event)
+
         try:
-            exited = run_instance(launch, stop.is_set, started, node=self._node)
+            run_instance(launch, stop.is_set, started, node=self._node, on_exited=exited)
         except BaseException as exc:  # run_instance never raises; this keeps the promise regardless
-            exited = InstanceExited(
-                key=key, at=datetime.now(UTC), exit_code=None, error_code="NodeLost",
-                error_message=f"executor failure: {exc}", detail="", node=self._node,
-                stdout_object="", stderr_object="", sandbox_path="",
-            )  # fmt: skip
-        with self._lock:
-            self._stops.pop(key, None)
-        self._emit(exited)
+            if not reported:
+                exited(
+                    InstanceExited(
+                        key=key, at=datetime.now(UTC), exit_code=None, error_code="NodeLost",
+                        error_message=f"executor failure: {exc}", detail="", node=self._node,
+                        stdout_object="", stderr_object="", sandbox_path="",
+                    )
+                )  # fmt: skip
 
     def _emit(self, event: InstanceStarted | InstanceExited) -> None:
         frame = encode(event)

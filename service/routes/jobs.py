@@ -37,13 +37,23 @@ async def create_job(request: Request) -> JSONResponse:
     r = rt(request)
     token = idempotent_token(request)
     body = await read_json(request)
-    with r.scheduler.transaction() as conn:
+
+    def write(conn: Any) -> tuple[str, Any, Any, Any]:
         job_id, view, spec = accept_job(conn, r.settings, body, token)
-        done = r.scheduler.create(conn, view, spec) if view is not None else None
-    if view is not None and done is not None:
-        r.scheduler.admit(view, spec, done)  # registered only once committed
-        r.metrics.jobs_created.inc()
-        log.info("job %s created (%d task(s))", job_id, len(view.tasks))
+        return job_id, view, spec, (r.scheduler.create(conn, view, spec) if view is not None else None)
+
+    def admit(created: tuple[str, Any, Any, Any]) -> tuple[str, Any]:
+        job_id, view, spec, done = created
+        if view is not None:
+            r.scheduler.admit(view, spec, done)  # registered only once committed
+            r.metrics.jobs_created.inc()
+            if log.isEnabledFor(logging.INFO):
+                log.info("job %s created (%d task(s))", job_id, len(view.tasks))
+        return job_id, done
+
+    # answered once the job is durable: concurrent creates share that commit (group_commit)
+    job_id, done = await r.commits.run(write, admit)
+    if done is not None:
         await r.scheduler.after_commit(done, job_id)
     return JSONResponse({"Id": job_id}, status_code=201)
 

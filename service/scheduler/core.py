@@ -60,6 +60,7 @@ class JobView:
     tasks: dict[str, TaskView]
     priority: int = 0
     seq: int = 0
+    created: float = 0.0  # the stored creation_time: the start-latency figure reads it here
 
 
 # ---------------------------------------------------------------- events

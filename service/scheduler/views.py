@@ -37,4 +37,5 @@ def load_view(conn: Connection, job_id: str) -> JobView | None:
         tasks=tasks,
         priority=job.priority,
         seq=job.seq,
+        created=job.creation_time,
     )

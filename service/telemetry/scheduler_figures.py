@@ -6,7 +6,7 @@ executor's event sink, wrapped before it reaches the scheduler).
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import asyncio
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -20,9 +20,6 @@ from service.store.schema import jobs
 
 if TYPE_CHECKING:
     from service.scheduler.loop import Scheduler
-
-#: job creation times remembered for the latency figure (a job's instances start close together)
-CREATION_CACHE = 4096
 
 
 class SchedulerFigures(Collector):
@@ -48,25 +45,27 @@ def observe_turns(scheduler: Scheduler, turns: Histogram) -> None:
     scheduler.on_turn = turns.observe
 
 
-def start_latency_sink(sink: EventSink, engine: Engine, latency: Histogram) -> EventSink:
-    """``sink`` (the scheduler's), observing creation-to-start of each instance's first attempt."""
-    created: OrderedDict[str, float] = OrderedDict()
+def start_latency_sink(
+    sink: EventSink, engine: Engine, latency: Histogram, scheduler: Scheduler
+) -> EventSink:
+    """``sink`` (the scheduler's), observing creation-to-start of each instance's first attempt.
 
-    def creation_time(job_id: str) -> float | None:
-        if job_id in created:
-            created.move_to_end(job_id)
-            return created[job_id]
+    The creation time is the job's stored ``creation_time``, read from the scheduler's view of
+    the job (it holds it from the create or the load); only a job the scheduler no longer
+    holds when its start arrives (stopped meanwhile) is read from the store, in a worker
+    thread, so no start waits on a query on the event loop."""
+
+    def stored(job_id: str) -> float | None:
         with engine.connect() as conn:
             value = conn.execute(select(jobs.c.creation_time).where(jobs.c.id == job_id)).scalar()
-        if value is not None:
-            created[job_id] = float(value)
-            if len(created) > CREATION_CACHE:
-                created.popitem(last=False)
-        return value
+        return None if value is None else float(value)
 
     async def observed(event: ExecutorEvent) -> None:
         if isinstance(event, InstanceStarted) and event.key.attempt == 0:
-            at = creation_time(event.key.job_id)
+            view = scheduler.state.views.get(event.key.job_id)
+            at = view.created if view is not None and view.created else None
+            if at is None:
+                at = await asyncio.to_thread(stored, event.key.job_id)
             if at is not None:
                 latency.observe(max(0.0, event.at.timestamp() - at))
         await sink(event)

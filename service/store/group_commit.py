@@ -1,0 +1,114 @@
+"""Group commit: the writes of concurrent requests share one durable commit.
+
+A request hands its write to :meth:`CommitGroup.run` and is answered only once that write is
+committed. Every write handed in while the event loop was busy (requests parsed in the same
+loop iteration, or queued behind the previous commit) runs in the next flush, in one
+transaction, one after the other on one connection, so a later write sees an earlier one's
+rows (two creates with one IdempotentToken replay as they would one after the other). The
+commit costs once per flush instead of once per request: on PostgreSQL with fsync that is the
+whole difference, on SQLite it saves a pool checkout, a BEGIN and a COMMIT per request.
+
+The guarantees do not change: a request is answered after its rows are durable, never before;
+when the commit fails (or any write raises something other than a refusal), every request of
+the flush gets that error (503 through ``http_errors``) and nothing of the flush is stored. A
+write may refuse (raise ``ApiError``) only before it wrote anything: the refusal is answered
+alone and the others of the flush commit. The flush runs on the event loop thread, like every
+scheduler change, so ``then`` (run right after the commit, before any other request or turn)
+sees memory and store in step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection
+
+from api.errors import ApiError
+
+log = logging.getLogger("bcsd.store")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class _Write(Generic[R, T]):
+    """One request's share of a flush: what it writes, what it does once that is committed."""
+
+    write: Callable[[Connection], R]
+    then: Callable[[R], T] | None
+    answer: asyncio.Future[T]
+    outcome: list[Any] = field(default_factory=list)  # [R] once written, or [ApiError] refused
+
+
+class CommitGroup:
+    """Batches writes into shared commits. ``transaction`` opens one store transaction (the
+    scheduler's, so memory changes of a commit that fails are taken back)."""
+
+    def __init__(self, transaction: Callable[[], AbstractContextManager[Connection]]) -> None:
+        self._transaction = transaction
+        self._pending: list[_Write[Any, Any]] = []
+        self._flush_scheduled = False
+        self.flushes = 0  # commits made (the bench reads writes per commit from it)
+        self.writes = 0
+
+    async def run(self, write: Callable[[Connection], R], then: Callable[[R], T] | None = None) -> T:
+        """``write`` inside a shared transaction; after its commit ``then(result)`` (default: the
+        result itself). Raises the write's ``ApiError``, or the store's error for the flush."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[T] = loop.create_future()
+        self._pending.append(_Write(write, then, answer))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        return await answer
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        batch, self._pending = self._pending, []
+        batch = [item for item in batch if not item.answer.cancelled()]  # client gone: not written
+        if not batch:
+            return
+        try:
+            with self._transaction() as conn:
+                for item in batch:
+                    try:
+                        item.outcome.append(item.write(conn))
+                    except ApiError as refused:  # refused before writing: only this one is
+                        item.outcome.append(refused)
+        except Exception as failed:  # the commit (or a write) failed: nothing of the flush is stored
+            for item in batch:
+                if not item.answer.done():
+                    item.answer.set_exception(failed)
+            return
+        self.flushes += 1
+        self.writes += len(batch)
+        for item in _answerable(batch):
+            (result,) = item.outcome
+            if isinstance(result, ApiError):
+                item.answer.set_exception(result)
+                continue
+            try:
+                item.answer.set_result(item.then(result) if item.then else result)
+            except Exception as after:  # noqa: BLE001 - the request that failed gets it
+                item.answer.set_exception(after)
+
+
+def _answerable(batch: list[_Write[Any, Any]]) -> Iterator[_Write[Any, Any]]:
+    """The writes whose request still waits (a cancelled one's ``then`` still runs: its rows
+    are committed, memory must know them)."""
+    for item in batch:
+        if item.answer.cancelled():
+            (result,) = item.outcome
+            if not isinstance(result, ApiError) and item.then:
+                try:
+                    item.then(result)
+                except Exception:  # nobody waits for it; the rest of the flush is still answered
+                    log.exception("after-commit step of a request that went away failed")
+            continue
+        yield item
