@@ -7,6 +7,7 @@ request is answered here with the API error body and never reaches a route.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,6 +16,9 @@ from api.errors import ApiError, error
 from service.auth import PUBLIC_PATHS, NonceRegistry, authenticate, has_digest
 from service.credentials import Credentials
 from service.http_errors import HOST_ID, new_request_id
+from service.store.engine import STORE_ERRORS
+
+log = logging.getLogger("bcsd.http")
 
 
 class ApiGate:
@@ -82,6 +86,10 @@ class ApiGate:
                     raise
         except ApiError as err:
             await _reject(send_with_id, err, rid)
+            return
+        except STORE_ERRORS:  # the nonce could not be stored: retryable, as in a route (503)
+            log.warning("store refused the nonce of a request", exc_info=True)
+            await _reject(send_with_id, error("store_busy"), rid)
             return
         await self.app(scope, _limited(scope, receive, self.max_body), send_with_id)
 

@@ -7,7 +7,8 @@ slot leaked, nothing run twice); the tests prove it by failing real commits of a
 ``BCSD_FAULT_COMMIT`` (read once at start, never reachable through the API) lists faults as
 ``kind[@skip]`` separated by commas: the commit of the ``skip + 1``-th transaction (counted
 from 0) that wrote a ``kind`` row fails; ``kind`` is ``create`` (CreateJob inserts the job),
-``launch`` (placement starts an attempt) or ``exit`` (an attempt's results are recorded). On
+``launch`` (placement starts an attempt), ``exit`` (an attempt's results are recorded) or
+``nonce`` (a signed request's nonce is claimed). On
 SQLite the commit raises ``database is locked``; on PostgreSQL the server itself raises a
 serialization failure (SQLSTATE 40001) inside the transaction, which aborts it as a real one
 would. Each injection logs one ``injected commit failure`` warning. Unset, nothing is
@@ -33,6 +34,7 @@ KINDS = {
     "create": "INSERT INTO jobs ",
     "launch": "owner_node=",
     "exit": "stdout_object=",
+    "nonce": "INTO nonces ",
 }
 _ARMED = "bcsd_fault"
 _SERIALIZATION_FAILURE = (

@@ -142,3 +142,16 @@ def test_failed_create_commit_leaves_nothing_on_sqlite(
     tmp_path: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     create_job(tmp_path, scratch, monkeypatch)
+
+
+def test_failed_nonce_commit_answers_503_and_the_retry_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the second signed request's nonce (after the cluster's) cannot be stored: that request is
+    # answered 503 ServiceUnavailable in the API's error body, not a 500; the next one goes through
+    with faulty_bcsd(tmp_path, monkeypatch, "nonce@1", {}) as (bcsd, client, _cluster):
+        refused = client.get("/jobs")
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["Code"] == "ServiceUnavailable"
+        assert client.get("/jobs").status_code == 200
+        assert "injected commit failure" in bcsd.log_path.read_text()
