@@ -60,7 +60,7 @@ class ApiGate:
 
         try:
             length = headers.get("content-length", "")
-            if length and (not length.isdigit() or int(length) > self.max_body):
+            if length and (not (length.isascii() and length.isdigit()) or int(length) > self.max_body):
                 raise error("body_too_large", max=self.max_body)
             if path not in PUBLIC_PATHS:
                 body: bytes | None = None

@@ -75,7 +75,7 @@ async def list_instances(job_id: str, task_name: str, request: Request) -> dict[
 @router.get("/jobs/{job_id}/tasks/{task_name}/instances/{instance_id}")
 async def get_instance(job_id: str, task_name: str, instance_id: str, request: Request) -> dict[str, Any]:
     r = rt(request)
-    if not instance_id.isdigit() or len(instance_id) > 9:
+    if not (instance_id.isascii() and instance_id.isdigit()) or len(instance_id) > 9:  # not '¹', not '٣'
         raise error("not_found")
     idx = int(instance_id)
     with r.engine.connect() as conn:

@@ -269,3 +269,15 @@ def test_accepted_bodies_always_render(shared_client: SignedClient, target: str,
             _CLUSTER.append(shared_client.post("/clusters", CLUSTER_BASE).json()["Id"])
         _check(shared_client.request("PUT", f"/clusters/{_CLUSTER[0]}", raw=raw))
         _renders(shared_client, [("/clusters", None), (f"/clusters/{_CLUSTER[0]}", None)])
+
+
+def test_instance_ids_are_ascii_digits_only(shared_client: SignedClient) -> None:
+    """'¹' is a digit to ``str.isdigit`` but not to ``int()`` (found by schemathesis: a 500), and
+    ``int('٣')`` is 3: neither names an instance."""
+    job_id = _a_job(shared_client)
+    shared_client.wait_job(job_id)
+    assert shared_client.get(f"/jobs/{job_id}/tasks/a/instances/0").status_code == 200
+    for odd in ("\u00b9", "\u0663", "\u0660"):
+        r = shared_client.get(f"/jobs/{job_id}/tasks/a/instances/{odd}")
+        _check(r)
+        assert r.status_code == 404, (odd, r.status_code)
