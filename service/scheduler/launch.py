@@ -55,4 +55,5 @@ def build_launch(
         keep_sandbox_on_failure=task.reserves_on_fail,
         object_store=dict(settings.object_store_options),
         isolation=settings.instance_isolation,
+        task_instance_count=task.instance_count,
     )
