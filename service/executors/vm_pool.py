@@ -48,6 +48,7 @@ class VmPool:
         self._lock = threading.Lock()
         self._vms: dict[VmKey, VmSandbox] = {}
         self._busy: set[VmKey] = set()
+        self._stopping = 0  # taken out of ``_vms``, still being stopped (counted as alive)
         self._closed = False
         self._wake = threading.Event()
         self._reaper: threading.Thread | None = None
@@ -70,9 +71,10 @@ class VmPool:
                 if evicted is None:
                     return None
                 del self._vms[evicted.key]
+                self._stopping += 1
             self._busy.add(key)
         if evicted is not None:
-            evicted.close()
+            self._stop([evicted])
         if vm is not None:
             return vm
         try:
@@ -95,14 +97,16 @@ class VmPool:
             if retire or self._closed:
                 if self._vms.get(vm.key) is vm:
                     del self._vms[vm.key]
+                self._stopping += 1
             else:
                 vm.idle_since = time.monotonic()
         if retire or self._closed:
-            vm.close()
+            self._stop([vm])
 
     def alive(self) -> int:
+        """VM sandboxes running (those being stopped included)."""
         with self._lock:
-            return len(self._vms)
+            return len(self._vms) + self._stopping
 
     def reap(self, now: float | None = None) -> int:
         """Stop VM sandboxes idle for ``idle_s`` or more; how many were stopped."""
@@ -112,8 +116,8 @@ class VmPool:
             done = [vm for vm in idle if now - vm.idle_since >= self.idle_s]
             for vm in done:
                 del self._vms[vm.key]
-        for vm in done:
-            vm.close()
+            self._stopping += len(done)
+        self._stop(done)
         return len(done)
 
     def close(self) -> None:
@@ -123,11 +127,19 @@ class VmPool:
             done = [vm for key, vm in self._vms.items() if key not in self._busy]
             for vm in done:
                 del self._vms[vm.key]
+            self._stopping += len(done)
         self._wake.set()
-        for vm in done:
-            vm.close()
+        self._stop(done)
 
     # ------------------------------------------------------------ inside
+
+    def _stop(self, vms: list[VmSandbox]) -> None:
+        for vm in vms:
+            try:
+                vm.close()
+            finally:
+                with self._lock:
+                    self._stopping -= 1
 
     def _starting(self) -> int:
         return sum(1 for key in self._busy if key not in self._vms)
