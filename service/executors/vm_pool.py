@@ -15,7 +15,7 @@ import time
 
 from service.executors import limits
 from service.executors.base import InstanceLaunch
-from service.executors.vm_sandbox import VmKey, VmSandbox
+from service.executors.vm_sandbox import VmKey, VmSandbox, sweep_stale
 
 DEFAULT_IDLE_S = 2.0
 DEFAULT_MAX_ALIVE = 64
@@ -52,6 +52,8 @@ class VmPool:
         self._closed = False
         self._wake = threading.Event()
         self._reaper: threading.Thread | None = None
+        self._swept: set[str] = set()  # sandbox roots cleared of a dead host's VM folders
+        self._sweeping = threading.Lock()
 
     def lease(self, launch: InstanceLaunch) -> VmSandbox | None:
         """The VM sandbox this attempt runs on (started if needed), or None for the direct path.
@@ -78,6 +80,10 @@ class VmPool:
         if vm is not None:
             return vm
         try:
+            with self._sweeping:  # once per root, before any VM of ours is made there
+                if key.sandbox_root not in self._swept:
+                    sweep_stale(key.sandbox_root)
+                    self._swept.add(key.sandbox_root)
             vm = VmSandbox.start(key)
         except BaseException:
             with self._lock:

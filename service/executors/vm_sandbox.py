@@ -73,6 +73,30 @@ AGENT_PIDS = 3
 to the pids limit so an instance may still start ``--instance-pids-max`` processes."""
 
 
+def sweep_stale(sandbox_root: str) -> list[Path]:
+    """Remove the folders of VM sandboxes whose processes are gone (a runner host that was
+    killed leaves them, and each would keep its task folder from ever being removed).
+
+    A VM's agent and bwrap have their cwd in its folder, so a folder no process has its cwd in
+    belongs to no live VM. Returns the folders removed."""
+    root = Path(sandbox_root)
+    folders = list(root.glob(f"*/*/{VM_FOLDER.format(vm_id='*')}"))
+    if not folders:
+        return []
+    busy: set[str] = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                busy.add(os.readlink(f"/proc/{entry}/cwd"))
+    stale = []
+    for folder in folders:
+        inside = os.path.realpath(folder)
+        if not any(cwd == inside or cwd.startswith(inside + os.sep) for cwd in busy):
+            sb.remove(sb.Sandbox(folder), sandbox_root)
+            stale.append(folder)
+    return stale
+
+
 class VmSandbox:
     """A running VM sandbox; one caller at a time (the pool leases it)."""
 

@@ -228,3 +228,11 @@ def test_the_runner_host_reuses_vms_and_stops_them_when_it_closes(tmp_path: Path
     assert len(started) == 3 and len(exited) == 3 and all(e.succeeded for e in exited), exited
     assert len({e.pid for e in started}) == 1  # one VM sandbox ran the three instances
     assert not _cwd_under(tmp_path)  # closing the host stopped it
+
+
+def test_a_killed_hosts_vm_folders_are_swept_before_the_first_vm(tmp_path: Path, pool: VmPool) -> None:
+    left = tmp_path / "sandboxes" / JOB / "work" / ".vm-vm-old" / "workdir"
+    left.mkdir(parents=True)  # what a runner host killed with SIGKILL leaves
+    done, _ = Run(tmp_path, pool)(launch_for(tmp_path, "true", 0))
+    assert done.succeeded and not left.parent.exists()
+    assert (tmp_path / "sandboxes" / JOB / "work" / ".vm-vm-a").is_dir()  # the live VM's is kept
