@@ -165,7 +165,7 @@ def test_reserve_on_fail_keeps_the_sandbox_and_retires_the_vm(tmp_path: Path, po
 
 def test_a_dead_agent_ends_its_attempt_node_lost_and_is_not_reused(tmp_path: Path, pool: VmPool) -> None:
     run = Run(tmp_path, pool)
-    lost, _ = run(launch_for(tmp_path, "sh -c 'kill -9 $PPID; sleep 30'", 0))
+    lost, _ = run(launch_for(tmp_path, "sh -c 'sleep 0.3; kill -9 $PPID; sleep 30'", 0))  # after its start
     assert lost.error_code == "NodeLost" and "VM sandbox" in lost.error_message, lost
     assert pool.alive() == 0
     nxt, _ = run(launch_for(tmp_path, "true", 1))
