@@ -55,7 +55,7 @@ def launch_of(
         cluster_id="",
         vm_id=f"vm-{i % vms}" if vms else "",
         isolation=Isolation(mode=mode),
-        task_instance_count=count,
+        instances_per_vm=-(-count // vms) if vms else 1,
     )
 
 

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from api import TaskDescription
+from service.config import Settings
 from service.executors import isolation, limits
 from service.executors.base import InstanceExited, InstanceKey, InstanceLaunch, InstanceStarted
 from service.executors.runner import run_instance
 from service.executors.runner_host import Host, read_frame
 from service.executors.vm_pool import VmPool, uses_vm
 from service.objectstore import ObjectStore
+from service.scheduler.launch import instances_per_vm
 
 pytestmark = pytest.mark.skipif(
     isolation.probe() != "" and not os.environ.get("BCS_REQUIRE_BWRAP"),
@@ -33,7 +36,7 @@ def launch_for(tmp_path: Path, command: str, idx: int = 0, **kw: object) -> Inst
         key=InstanceKey(JOB, "work", idx, 0), command_line=command, package_path="", env={},
         input_mapping={}, output_mapping={}, log_mapping={}, stdout_dir="oss://logs/", stderr_dir="oss://logs/",
         timeout_s=30.0, sandbox_root=str(tmp_path / "sandboxes"), cluster_id="cls-vm", vm_id="vm-a",
-        object_store=store.to_config(), isolation=isolation.Isolation(mode="bwrap"), task_instance_count=10,
+        object_store=store.to_config(), isolation=isolation.Isolation(mode="bwrap"), instances_per_vm=10,
     )  # fmt: skip
     fields.update(kw)
     return InstanceLaunch(**fields)  # type: ignore[arg-type]
@@ -87,8 +90,22 @@ def _cwd_under(root: Path) -> list[tuple[int, str]]:
 def test_when_a_vm_sandbox_is_used() -> None:
     assert uses_vm("bwrap", 10, warm=False)
     assert not uses_vm("bwrap", 1, warm=False)  # a chain's one-instance task keeps the direct path
+    assert not uses_vm("bwrap", 2, warm=False)  # break-even: the direct path
     assert uses_vm("bwrap", 1, warm=True)  # a retry on a warm VM
     assert not uses_vm("none", 10, warm=True)
+
+
+def test_instances_per_vm_from_the_task_and_its_cluster() -> None:
+    settings = Settings(data_dir=Path("/nonexistent"), auto_cluster_max_vms=64)
+    auto = {"AutoCluster": {"InstanceType": "ecs.sn1.medium", "ImageId": "img-ubuntu"}}
+    spec = {"InstanceCount": 1, "Parameters": {"Command": {"CommandLine": "true", "PackagePath": ""}}}
+
+    def per_vm(count: int, **kw: object) -> int:
+        body = {**spec, **auto, "InstanceCount": count, **kw}
+        return instances_per_vm(TaskDescription.model_validate(body), settings)
+
+    assert [per_vm(n) for n in (1, 10, 64, 65, 2000)] == [1, 1, 1, 2, 32]  # an AutoCluster: min(n, 64) VMs
+    assert per_vm(5, ClusterId="cls-named") == 5  # a named cluster's size is unknown: an upper bound
 
 
 def test_instances_of_a_task_on_one_vm_reuse_its_sandbox(tmp_path: Path, pool: VmPool) -> None:
