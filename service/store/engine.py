@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.store import faults, migrate, repo
@@ -33,12 +33,25 @@ def open_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling (a BEGIN only before the first INSERT/UPDATE/
+            # DELETE) turns a SAVEPOINT issued before it into the outermost transaction, whose
+            # RELEASE commits: the group commit's per-write savepoints would commit half a flush.
+            # SQLAlchemy's documented recipe: the driver does no BEGIN, SQLAlchemy emits it.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # deferred, as pysqlite's was: every writer of a data dir is on the one event loop
+            # thread (the data dir lock allows one bcsd), so a read-then-write never meets a
+            # concurrent writer's commit (SQLITE_BUSY_SNAPSHOT)
+            conn.exec_driver_sql("BEGIN")
+
     else:
         url = driver_url(url)  # plain postgresql:// -> psycopg 3
         engine = create_engine(url, pool_pre_ping=True)

@@ -10,11 +10,13 @@ whole difference, on SQLite it saves a pool checkout, a BEGIN and a COMMIT per r
 
 The guarantees do not change: a request is answered after its rows are durable, never before;
 when the commit fails (or any write raises something other than a refusal), every request of
-the flush gets that error (503 through ``http_errors``) and nothing of the flush is stored. A
-write may refuse (raise ``ApiError``) only before it wrote anything: the refusal is answered
-alone and the others of the flush commit. The flush runs on the event loop thread, like every
-scheduler change, so ``then`` (run right after the commit, before any other request or turn)
-sees memory and store in step.
+the flush gets that error (503 through ``http_errors``) and nothing of the flush is stored.
+Each write runs in its own SAVEPOINT, so a write may refuse (raise ``ApiError``) at any point,
+after writing too: its savepoint is rolled back, the refusal is answered alone and the others
+of the flush commit. (A write changes only the store; memory is changed in ``then``, after the
+commit, so a refused write leaves nothing to take back there.) The flush runs on the event
+loop thread, like every scheduler change, so ``then`` (run right after the commit, before any
+other request or turn) sees memory and store in step.
 """
 
 from __future__ import annotations
@@ -77,10 +79,7 @@ class CommitGroup:
         try:
             with self._transaction() as conn:
                 for item in batch:
-                    try:
-                        item.outcome.append(item.write(conn))
-                    except ApiError as refused:  # refused before writing: only this one is
-                        item.outcome.append(refused)
+                    item.outcome.append(_write_alone(conn, item.write))
         except Exception as failed:  # the commit (or a write) failed: nothing of the flush is stored
             for item in batch:
                 if not item.answer.done():
@@ -97,6 +96,16 @@ class CommitGroup:
                 item.answer.set_result(item.then(result) if item.then else result)
             except Exception as after:  # noqa: BLE001 - the request that failed gets it
                 item.answer.set_exception(after)
+
+
+def _write_alone(conn: Connection, write: Callable[[Connection], R]) -> R | ApiError:
+    """Run ``write`` in its own SAVEPOINT: a refusal (``ApiError``) takes back what that write
+    wrote and nothing else, whenever it refuses; any other error is the whole flush's."""
+    try:
+        with conn.begin_nested():
+            return write(conn)
+    except ApiError as refused:
+        return refused
 
 
 def _answerable(batch: list[_Write[Any, Any]]) -> Iterator[_Write[Any, Any]]:

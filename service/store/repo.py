@@ -81,12 +81,6 @@ def claim_job_slot(conn: Connection, max_jobs: int) -> bool:
     return conn.execute(_CLAIM_JOB, {"w_max": max_jobs}).rowcount == 1
 
 
-def release_job_slot(conn: Connection) -> None:
-    """Give back a slot ``claim_job_slot`` took in this transaction (a create refused after its
-    claim must leave nothing written: the transaction it shares may still commit)."""
-    conn.execute(_UNCOUNT_JOB)
-
-
 def stored_job_count(conn: Connection) -> int:
     return conn.execute(select(counters.c.value).where(counters.c.name == JOB_COUNTER)).scalar() or 0
 

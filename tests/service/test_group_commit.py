@@ -8,12 +8,23 @@ hold whichever way they were grouped.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Connection, Engine, select
+
+from api.errors import ApiError, error
+from service.store import repo
+from service.store.engine import open_engine
+from service.store.group_commit import CommitGroup
+from service.store.schema import nonces
 from tests.service.jobspec import job, task
 from tests.support.bcsd import start_bcsd
 from tests.support.client import SignedClient
+from tests.support.postgres import PostgresUnavailable, start_postgres
 
 PARKED = {"Name": "parked", "ImageId": "img-ubuntu", "InstanceType": "ecs.sn1.medium",
           "Groups": {"g": {"DesiredVMCount": 0}}}  # fmt: skip
@@ -60,3 +71,74 @@ def test_concurrent_creates_keep_each_answer(tmp_path: Path) -> None:
             bcsd.restart()
             listed = {item["Id"] for item in client.get("/jobs", {"MaxItemCount": 100}).json()["Items"]}
         assert listed == stored, "every create answered 201 is durable, nothing else was stored"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The real store of either kind, schema made by bcsd's own ``open_engine``."""
+    if request.param == "sqlite":
+        engine = open_engine(f"sqlite:///{tmp_path / 'bcsd.db'}")
+        yield engine
+        engine.dispose()
+        return
+    try:
+        pg = start_postgres()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        engine = open_engine(pg.url)
+        yield engine
+        engine.dispose()
+    finally:
+        pg.stop()
+
+
+def test_a_write_refused_after_writing_leaves_nothing_and_the_flush_commits(store: Engine) -> None:
+    """A write that refuses after it wrote (as CreateJob does past its MaxJobCount claim) in a
+    flush it shares: its rows are taken back by its savepoint, the others' rows are committed."""
+
+    def claim(nonce: str, refuse: bool = False) -> Callable[[Connection], bool]:
+        def write(conn: Connection) -> bool:
+            assert repo.claim_nonce(conn, nonce, expires=2e9)
+            if refuse:
+                raise error("not_found")
+            return True
+
+        return write
+
+    async def flush_of_four() -> list[object]:
+        commits = CommitGroup(store.begin)
+        writes = [claim("before"), claim("refused", refuse=True), claim("after"), claim("last")]
+        answers = await asyncio.gather(*(commits.run(w) for w in writes), return_exceptions=True)
+        assert commits.flushes == 1, "the four writes shared one commit"
+        return answers
+
+    answers = asyncio.run(flush_of_four())
+    assert answers[0] is True and answers[2:] == [True, True]
+    assert isinstance(answers[1], ApiError) and answers[1].code == "InvalidResource.NotFound"
+    with store.connect() as conn:
+        stored = set(conn.execute(select(nonces.c.nonce)).scalars())
+    assert stored == {"before", "after", "last"}, "the refused write's row was taken back alone"
+
+
+def test_a_flush_that_fails_stores_nothing_of_its_writes(store: Engine) -> None:
+    """The savepoints stay inside the flush's one transaction: when a later write fails (not a
+    refusal), the writes before it are not committed either. (With pysqlite's own transaction
+    handling the first SAVEPOINT opened the transaction and its RELEASE committed it.)"""
+
+    def broken(conn: Connection) -> bool:
+        raise RuntimeError("the store failed")
+
+    async def flush() -> list[object]:
+        commits = CommitGroup(store.begin)
+        writes = [
+            lambda conn: repo.claim_nonce(conn, "first", expires=2e9),
+            lambda conn: repo.claim_nonce(conn, "second", expires=2e9),
+            broken,
+        ]
+        return await asyncio.gather(*(commits.run(w) for w in writes), return_exceptions=True)
+
+    answers = asyncio.run(flush())
+    assert all(isinstance(answer, RuntimeError) for answer in answers), answers
+    with store.connect() as conn:
+        assert list(conn.execute(select(nonces.c.nonce))) == []
