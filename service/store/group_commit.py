@@ -25,6 +25,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -39,12 +40,34 @@ R = TypeVar("R")
 
 
 @dataclass
+class Prelude:
+    """A step the current request's next write runs first, in the same flush but outside that
+    write's savepoint: kept when the write refuses, and able to refuse the write itself (raise
+    ``ApiError``) before it runs. The middleware's signature nonce rides here, so a CreateJob
+    spends its nonce in its own commit instead of a commit of its own before it."""
+
+    step: Callable[[Connection], None]
+    taken: bool = False  # handed to a write (run in its flush, or dropped with it)
+
+
+_PRELUDE: ContextVar[Prelude | None] = ContextVar("bcsd_prelude", default=None)
+
+
+def precede_next_write(step: Callable[[Connection], None]) -> Prelude:
+    """Make ``step`` the prelude of this request's (this task context's) next :meth:`CommitGroup.run`."""
+    prelude = Prelude(step)
+    _PRELUDE.set(prelude)
+    return prelude
+
+
+@dataclass
 class _Write(Generic[R, T]):
     """One request's share of a flush: what it writes, what it does once that is committed."""
 
     write: Callable[[Connection], R]
     then: Callable[[R], T] | None
     answer: asyncio.Future[T]
+    prelude: Prelude | None
     outcome: list[Any] = field(default_factory=list)  # [R] once written, or [ApiError] refused
 
 
@@ -64,7 +87,12 @@ class CommitGroup:
         result itself). Raises the write's ``ApiError``, or the store's error for the flush."""
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[T] = loop.create_future()
-        self._pending.append(_Write(write, then, answer))
+        prelude = _PRELUDE.get()
+        if prelude is not None and not prelude.taken:
+            prelude.taken = True
+        else:
+            prelude = None
+        self._pending.append(_Write(write, then, answer, prelude))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
@@ -79,7 +107,7 @@ class CommitGroup:
         try:
             with self._transaction() as conn:
                 for item in batch:
-                    item.outcome.append(_write_alone(conn, item.write))
+                    item.outcome.append(_write_alone(conn, item))
         except Exception as failed:  # the commit (or a write) failed: nothing of the flush is stored
             for item in batch:
                 if not item.answer.done():
@@ -98,12 +126,15 @@ class CommitGroup:
                 item.answer.set_exception(after)
 
 
-def _write_alone(conn: Connection, write: Callable[[Connection], R]) -> R | ApiError:
-    """Run ``write`` in its own SAVEPOINT: a refusal (``ApiError``) takes back what that write
-    wrote and nothing else, whenever it refuses; any other error is the whole flush's."""
+def _write_alone(conn: Connection, item: _Write[R, Any]) -> R | ApiError:
+    """Run the item's prelude, then its write in its own SAVEPOINT: a refusal (``ApiError``)
+    takes back what that write wrote and nothing else, whenever it refuses; any other error is
+    the whole flush's."""
     try:
+        if item.prelude is not None:
+            item.prelude.step(conn)
         with conn.begin_nested():
-            return write(conn)
+            return item.write(conn)
     except ApiError as refused:
         return refused
 

@@ -9,14 +9,18 @@ hold whichever way they were grouped.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Connection, Engine, select
 
 from api.errors import ApiError, error
+from api.signing import sign_headers
 from service.store import repo
 from service.store.engine import open_engine
 from service.store.group_commit import CommitGroup
@@ -142,3 +146,51 @@ def test_a_flush_that_fails_stores_nothing_of_its_writes(store: Engine) -> None:
     assert all(isinstance(answer, RuntimeError) for answer in answers), answers
     with store.connect() as conn:
         assert list(conn.execute(select(nonces.c.nonce))) == []
+
+
+def _commits(url: str) -> tuple[float, float]:
+    """(group commits, writes they carried) from a real bcsd's /metrics."""
+    samples = {
+        s.name: s.value
+        for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text)
+        for s in family.samples
+    }
+    return samples["bcsd_store_group_commits_total"], samples["bcsd_store_group_commit_writes_total"]
+
+
+def test_a_signed_create_spends_its_nonce_in_its_own_commit(tmp_path: Path) -> None:
+    """A CreateJob's nonce rides in the create's write (one commit, not two), and every replay
+    is still refused: of a create that was stored, of one refused after writing (its savepoint
+    is undone, its nonce stays spent), and of one refused before any write (its nonce is spent
+    alone before it is answered). Any other signed request spends its nonce alone first."""
+    with start_bcsd(tmp_path) as bcsd:
+        body = json.dumps(job({"a": task("true", cluster_id="cls-nosuchcluster")})).encode()
+        valid = json.dumps(job({"a": task("true")})).encode()
+
+        def post(content: bytes, headers: dict[str, str]) -> httpx.Response:
+            return httpx.post(f"{bcsd.url}/jobs", content=content, headers=headers)
+
+        def signed(content: bytes) -> dict[str, str]:
+            return sign_headers("POST", "/jobs", None, bcsd.key_id, bcsd.secret, body=content)
+
+        before = _commits(bcsd.url)
+        created_headers = signed(valid)
+        created = post(valid, created_headers)
+        assert created.status_code == 201, created.text
+        assert _commits(bcsd.url) == (before[0] + 1, before[1] + 1), "nonce and create: one write, one commit"
+
+        unknown_headers = signed(body)
+        assert post(body, unknown_headers).status_code == 404  # refused after its MaxJobCount claim
+        not_json = b"{not json"
+        not_json_headers = signed(not_json)
+        assert post(not_json, not_json_headers).status_code == 400  # refused before any write
+        sent = ((valid, created_headers), (body, unknown_headers), (not_json, not_json_headers))
+        for content, headers in sent:
+            replay = post(content, headers)
+            assert replay.status_code == 400 and replay.json()["Code"] == "SignatureNonceUsed", replay.text
+
+        with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
+            before = _commits(bcsd.url)
+            assert client.get("/jobs").status_code == 200
+            assert _commits(bcsd.url) == (before[0] + 1, before[1] + 1), "a read spends its nonce alone"
+            assert [item["Id"] for item in client.get("/jobs").json()["Items"]] == [created.json()["Id"]]
