@@ -52,7 +52,7 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     mode, isolation_warning = isolation.resolve(settings.isolation)
     settings = dataclasses.replace(settings, isolation=mode)
-    engine = open_engine(settings.db_url)
+    engine = open_engine(settings.db_url, settings.quotas.max_job_count)
     metrics = Metrics()
     scheduler = Scheduler(engine, settings)
     deliverer = Deliverer(

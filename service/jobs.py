@@ -20,7 +20,7 @@ from api.errors import error
 from service.config import INSTANCE_TYPES, Settings
 from service.idempotency import replayed
 from service.scheduler import core
-from service.store import repo
+from service.store import job_count, repo
 
 _last_seq = 0
 
@@ -74,7 +74,7 @@ def accept_job(
         return earlier, None, job
     # MaxJobCount counts stored jobs (any state; DeleteJob and AutoRelease give the slot back)
     max_jobs = settings.quotas.max_job_count
-    at_limit = not repo.claim_job_slot(conn, max_jobs)
+    at_limit = not job_count.claim(conn, max_jobs)
     problems = quota_errors(job, settings.quotas, max_jobs if at_limit else 0)
     if problems:  # its savepoint takes the slot claim back; the flush commits the others
         raise problems[0]

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from service.store import faults, migrate, repo
+from service.store import faults, job_count, migrate
 from service.store.database_url import DatabaseUnavailable, driver_url, masked
 
 #: what a transaction raises when the store failed rather than the caller (busy or full SQLite
@@ -24,8 +24,9 @@ else:
     STORE_ERRORS = (*STORE_ERRORS, psycopg.Error)
 
 
-def open_engine(url: str) -> Engine:
-    """Create the engine and bring the schema up to date (``migrate``). SQLite gets WAL +
+def open_engine(url: str, max_jobs: int | None = None) -> Engine:
+    """Create the engine and bring the schema up to date (``migrate``); with ``max_jobs`` (the
+    MaxJobCount quota) the stored-job count is spread over its shards (``job_count``). SQLite gets WAL +
     ``synchronous=NORMAL`` + busy timeout: WAL keeps readers off the writer's back, and NORMAL
     in WAL mode still survives a process kill (only an OS crash may lose the last commits)."""
     if url.startswith("sqlite"):
@@ -58,7 +59,7 @@ def open_engine(url: str) -> Engine:
     try:
         migrate.upgrade(engine)  # new, 0.1.0-made or current: the schema of this release
         with engine.begin() as conn:
-            repo.init_job_counter(conn)
+            job_count.init(conn, max_jobs)
     except OperationalError as exc:  # unreachable server, bad password: one clear line, no secret
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"

@@ -16,10 +16,9 @@ from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, s
 from sqlalchemy.exc import IntegrityError
 
 from api.states import ACTIVE_STATES, RUN_STATES
-from service.store import driver_sql
+from service.store import driver_sql, job_count
 from service.store.schema import (
     clusters,
-    counters,
     groups,
     idempotency,
     instances,
@@ -48,44 +47,6 @@ _SET_INSTANCE = update(instances).where(
     )
 )
 _INSERT_TRANSITIONS = insert(transitions)
-
-# ---------------------------------------------------------------- the stored-job counter (MaxJobCount)
-
-JOB_COUNTER = "jobs"
-_CLAIM_JOB = (
-    update(counters)
-    .where(and_(counters.c.name == JOB_COUNTER, counters.c.value < bindparam("w_max")))
-    .values(value=counters.c.value + 1)
-)
-_UNCOUNT_JOB = update(counters).where(counters.c.name == JOB_COUNTER).values(value=counters.c.value - 1)
-
-
-def init_job_counter(conn: Connection) -> None:
-    """Create the counter row from ``COUNT(*)`` once (a data dir from before the counter, or a
-    fresh one); every insert/delete of a job moves it in the same transaction afterwards."""
-    if conn.execute(select(counters.c.value).where(counters.c.name == JOB_COUNTER)).first() is not None:
-        return
-    total = conn.execute(select(func.count()).select_from(jobs)).scalar_one()
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(counters).values(name=JOB_COUNTER, value=total))
-    except IntegrityError:  # another node starting at the same moment inserted it
-        pass
-
-
-def claim_job_slot(conn: Connection, max_jobs: int) -> bool:
-    """Count one more stored job unless ``max_jobs`` are stored already: one conditional UPDATE,
-    O(1) whatever the table holds, and atomic across nodes (the row lock serializes creates on
-    PostgreSQL until their commit; a rolled-back create gives its slot back)."""
-    fast = driver_sql.create_path(conn)
-    if fast is not None:
-        return conn.exec_driver_sql(fast.claim_job_slot, {"name": JOB_COUNTER, "max": max_jobs}).rowcount == 1
-    return conn.execute(_CLAIM_JOB, {"w_max": max_jobs}).rowcount == 1
-
-
-def stored_job_count(conn: Connection) -> int:
-    return conn.execute(select(counters.c.value).where(counters.c.name == JOB_COUNTER)).scalar() or 0
-
 
 # ---------------------------------------------------------------- jobs
 
@@ -181,7 +142,7 @@ def delete_job(conn: Connection, job_id: str) -> None:
     for table in (instances, tasks, transitions):
         conn.execute(delete(table).where(table.c.job_id == job_id))
     if conn.execute(delete(jobs).where(jobs.c.id == job_id)).rowcount:
-        conn.execute(_UNCOUNT_JOB)
+        job_count.uncount(conn)
 
 
 def active_jobs(conn: Connection) -> list[Row]:
