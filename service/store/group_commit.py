@@ -126,17 +126,31 @@ class CommitGroup:
                 item.answer.set_exception(after)
 
 
+#: the savepoint each write runs in, as driver SQL: ``Connection.begin_nested`` compiles a
+#: savepoint construct on every call (130 us a write on SQLite here, vs 16 us for these two)
+_SAVEPOINT = "SAVEPOINT bcsd_write"
+_RELEASE = "RELEASE SAVEPOINT bcsd_write"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT bcsd_write"
+
+
 def _write_alone(conn: Connection, item: _Write[R, Any]) -> R | ApiError:
     """Run the item's prelude, then its write in its own SAVEPOINT: a refusal (``ApiError``)
     takes back what that write wrote and nothing else, whenever it refuses; any other error is
-    the whole flush's."""
+    the whole flush's (the transaction is rolled back, savepoint and all)."""
     try:
         if item.prelude is not None:
             item.prelude.step(conn)
-        with conn.begin_nested():
-            return item.write(conn)
     except ApiError as refused:
         return refused
+    conn.exec_driver_sql(_SAVEPOINT)
+    try:
+        result = item.write(conn)
+    except ApiError as refused:
+        conn.exec_driver_sql(_ROLLBACK_TO)
+        conn.exec_driver_sql(_RELEASE)
+        return refused
+    conn.exec_driver_sql(_RELEASE)
+    return result
 
 
 def _answerable(batch: list[_Write[Any, Any]]) -> Iterator[_Write[Any, Any]]:
