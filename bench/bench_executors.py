@@ -36,7 +36,10 @@ from service.executors.local import LocalExecutor  # noqa: E402
 from tests.service.dask_cluster import DaskCluster  # noqa: E402
 
 
-def launch_of(i: int, root: Path, task: str, mode: IsolationMode) -> InstanceLaunch:
+def launch_of(
+    i: int, root: Path, task: str, mode: IsolationMode, vms: int = 0, count: int = 1
+) -> InstanceLaunch:
+    """``vms`` > 0: instance ``i`` of a ``count``-instance task runs on VM slot ``i % vms``."""
     return InstanceLaunch(
         key=InstanceKey("job-bench", task, i, 0),
         command_line="true",
@@ -50,8 +53,9 @@ def launch_of(i: int, root: Path, task: str, mode: IsolationMode) -> InstanceLau
         timeout_s=600,
         sandbox_root=str(root),
         cluster_id="",
-        vm_id="",
+        vm_id=f"vm-{i % vms}" if vms else "",
         isolation=Isolation(mode=mode),
+        instances_per_vm=-(-count // vms) if vms else 1,
     )
 
 
@@ -91,23 +95,39 @@ class Collector:
 
 
 async def measure_executor(
-    make, n_throughput: int, n_latency: int, root: Path, mode: IsolationMode
+    make, n_throughput: int, n_latency: int, root: Path, mode: IsolationMode, vms: int = 0
 ) -> tuple[float, list[float]]:
+    """``vms`` > 0: the launches of one task go to that many VM slots, each slot's next instance
+    launched when its previous one exited (as the scheduler does), so VM sandboxes are reused."""
     col = Collector()
     ex = make(col)
     await ex.start()
     try:
         lat = []
-        for i in range(n_latency):  # idle: one at a time
-            launch = launch_of(i, root, "lat", mode)
+        for i in range(n_latency):  # idle: one at a time (on one VM slot when vms > 0)
+            launch = launch_of(i * max(vms, 1), root, "lat", mode, vms, n_latency * max(vms, 1))
             t = datetime.now(UTC)
             await ex.launch(launch)
             await col.until(lambda k=launch.key: k in col.exited)
             lat.append((col.started[launch.key] - t).total_seconds())
-        launches = [launch_of(i, root, "tput", mode) for i in range(n_throughput)]
+        launches = [launch_of(i, root, "tput", mode, vms, n_throughput) for i in range(n_throughput)]
         t0 = time.perf_counter()
-        for launch in launches:
-            await ex.launch(launch)
+        if vms:
+            queues = [launches[v::vms] for v in range(vms)]
+            running = {q.pop(0).key: v for v, q in enumerate(queues) if q}
+            for key in running:
+                await ex.launch(launches[key.instance_id])
+            while running:
+                await col.until(lambda: any(k in col.exited for k in running))
+                for key in [k for k in running if k in col.exited]:
+                    v = running.pop(key)
+                    if queues[v]:
+                        nxt = queues[v].pop(0)
+                        running[nxt.key] = v
+                        await ex.launch(nxt)
+        else:
+            for launch in launches:
+                await ex.launch(launch)
         await col.until(lambda: all(la.key in col.exited for la in launches))
         rate = n_throughput / (time.perf_counter() - t0)
         bad = [e for k, e in col.exited.items() if not e.succeeded]
@@ -149,6 +169,8 @@ def main() -> int:
             print(f"note: no bwrap sandbox here ({probe()}): the bwrap rows run unconfined")
         local = measure_executor(LocalExecutor, args.n, args.latency_n, root / "local", sandboxed)
         rows.append(("LocalExecutor, bwrap+limits", *asyncio.run(local)))
+        local = measure_executor(LocalExecutor, args.n, args.latency_n, root / "local-vm", sandboxed, vms=16)
+        rows.append(("  same, one task on 16 VMs", *asyncio.run(local)))
         local = measure_executor(LocalExecutor, args.n, args.latency_n, root / "local-none", "none")
         rows.append(("LocalExecutor, limits only", *asyncio.run(local)))
         cluster = DaskCluster(root / "dask")

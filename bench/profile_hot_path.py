@@ -49,6 +49,9 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("process spawn (subprocess/bwrap)", ("subprocess.py", "_posixsubprocess", "fork_exec")),
     # _exited is a select() on the instance's pidfd: py-spy may count a thread blocked in it as busy
     ("waiting for the exit (pidfd select)", ("_exited (",)),
+    # the VM sandbox's runner side, and its agent (run with -c: its frames are "<string>")
+    ("VM sandbox agent (inside bwrap)", ("(<string>:",)),
+    ("VM sandbox (runner side)", ("executors/vm_sandbox.py", "executors/vm_pool.py")),
     ("runner host + pipe", ("executors/runner_host.py", "executors/runner.py", "executors/process.py")),
     ("scheduler (core + loop + effects)", ("service/scheduler/",)),
     ("response socket write (uvicorn send)", ("RequestResponseCycle.send (",)),
@@ -72,7 +75,7 @@ def summarize(raw: Path) -> collections.Counter[str]:
     counts: collections.Counter[str] = collections.Counter()
     for line in raw.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
-        if stack:
+        if stack and n.isdigit():  # a VM agent's command line (its -c source) spans lines: skipped
             counts[component(stack)] += int(n)
     return counts
 

@@ -67,7 +67,7 @@ class ApiGate:
         deferred: Prelude | None = None
         try:
             length = headers.get("content-length", "")
-            if length and (not length.isdigit() or int(length) > self.max_body):
+            if length and (not (length.isascii() and length.isdigit()) or int(length) > self.max_body):
                 raise error("body_too_large", max=self.max_body)
             if path not in PUBLIC_PATHS:
                 body: bytes | None = None

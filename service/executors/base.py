@@ -68,6 +68,7 @@ class InstanceLaunch:
     keep_sandbox_on_failure: bool = False  # AutoCluster.ReserveOnFail
     object_store: dict[str, str] = field(default_factory=dict)  # how to open oss:// (protocol, root, options)
     isolation: Isolation = field(default_factory=Isolation)  # how the node confines it (bwrap, limits)
+    instances_per_vm: int = 1  # the task's instances each VM is expected to run in turn (VM sandbox or not)
 
 
 @dataclass(frozen=True, slots=True)

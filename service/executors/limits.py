@@ -57,6 +57,14 @@ class Confinement(Protocol):
 
     def out_of_memory(self) -> bool: ...
 
+    def oom_kills(self) -> int:
+        """How many OOM kills so far (a VM sandbox judges each instance by the delta)."""
+        ...
+
+    def processes(self) -> int | None:
+        """How many processes are in the limits now (None: this backend cannot tell)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -94,7 +102,16 @@ class _Cgroups:
         return ["/bin/sh", "-c", _JOIN, "bcs-join", *[str(f / "cgroup.procs") for f in self.folders], "--"]
 
     def out_of_memory(self) -> bool:
-        return _counter(self.oom_file, self.oom_key) > 0
+        return self.oom_kills() > 0
+
+    def oom_kills(self) -> int:
+        return _counter(self.oom_file, self.oom_key)
+
+    def processes(self) -> int | None:
+        try:
+            return len((self.folders[0] / "cgroup.procs").read_text().split())
+        except OSError:
+            return None
 
     def close(self) -> None:
         """Remove the folders; an emptied cgroup may stay busy for a moment after its last exit."""
@@ -176,6 +193,12 @@ class _Rlimited:
 
     def out_of_memory(self) -> bool:
         return False
+
+    def oom_kills(self) -> int:
+        return 0
+
+    def processes(self) -> int | None:
+        return None
 
     def close(self) -> None:
         return None

@@ -32,6 +32,8 @@ from pathlib import Path
 from service.executors import isolation, limits, package, process
 from service.executors import sandbox as sb
 from service.executors.base import InstanceErrorCode, InstanceExited, InstanceLaunch
+from service.executors.vm_pool import VmPool
+from service.executors.vm_sandbox import CannotStart, VmLost, VmSandbox
 from service.objectstore import ObjectStore, ObjectStoreError
 
 StartedCallback = Callable[[int, str], None]
@@ -172,13 +174,19 @@ def _confined(
     return [*jail.prefix(), *sandbox, *argv]
 
 
+def _resolved(argv: list[str], env: dict[str, str], cwd: Path) -> list[str]:
+    """``python`` made to resolve, and the program checked to exist (``CommandNotFound``)."""
+    if argv[0] == "python" and shutil.which("python", path=env["PATH"]) is None:
+        argv = [os.path.abspath(sys.executable), *argv[1:]]  # only python3 on this machine
+    _program(argv[0], env["PATH"], cwd)
+    return argv
+
+
 def _start(
     launch: InstanceLaunch, box: sb.Sandbox, argv: list[str], jail: limits.Confinement
 ) -> subprocess.Popen[bytes]:
     env = sb.environment(launch, box)
-    if argv[0] == "python" and shutil.which("python", path=env["PATH"]) is None:
-        argv = [os.path.abspath(sys.executable), *argv[1:]]  # only python3 on this machine
-    _program(argv[0], env["PATH"], box.workdir)
+    argv = _resolved(argv, env, box.workdir)
     out, err = _prepare_streams(launch, box)
     try:
         return process.spawn(
@@ -196,6 +204,34 @@ def _start(
         for fd in (out, err):
             if fd >= 0:
                 os.close(fd)
+
+
+def _on_vm(
+    launch: InstanceLaunch, box: sb.Sandbox, argv: list[str], vm: VmSandbox,
+    should_stop: Callable[[], bool], started: Callable[[int], None],
+) -> tuple[process.Outcome, bool]:  # fmt: skip
+    """Run the command on a leased VM sandbox: (outcome, killed for memory during this attempt)."""
+    env = sb.environment(launch, box)
+    argv = _resolved(argv, env, box.workdir)
+    isolation.chown_for(launch.isolation, [str(box.workdir), str(box.fs)])
+    out, err = _prepare_streams(launch, box)
+    streams = tuple(fd if fd >= 0 else os.open(os.devnull, os.O_WRONLY) for fd in (out, err))
+    oom_before = vm.jail.oom_kills()
+    try:
+        outcome = vm.run(
+            argv, env, box.workdir, (streams[0], streams[1]), launch.timeout_s, should_stop,
+            lambda: started(vm.pgid),
+        )  # fmt: skip
+    except CannotStart as exc:
+        raise _Failed("CommandNotFound", f"cannot start {argv[0]!r}: {exc}") from exc
+    except VmLost as exc:
+        if vm.jail.oom_kills() > oom_before:  # the kernel chose the agent: still this instance's OOM
+            return process.Outcome("exited", None), True
+        raise _Failed("NodeLost", f"the VM sandbox {vm.key.vm_id} was lost: {exc}") from exc
+    finally:
+        for fd in streams:
+            os.close(fd)
+    return outcome, vm.jail.oom_kills() > oom_before
 
 
 _ENDINGS: dict[str, tuple[InstanceErrorCode, str]] = {
@@ -217,6 +253,7 @@ def run_instance(
     *,
     node: str = "",
     on_exited: ExitedCallback | None = None,
+    vms: VmPool | None = None,
 ) -> InstanceExited:
     """Run one attempt synchronously and describe how it ended. Never raises.
 
@@ -227,6 +264,10 @@ def run_instance(
     are removed: that cleanup (rmdir of the cgroups, which may stay busy a moment after the
     last exit, and the sandbox rmtree) is then off the path from one exit to the next launch.
     Both are removed before this returns.
+
+    ``vms``: the runner host's VM sandboxes; when the attempt qualifies (``vm_pool.uses_vm``)
+    the command runs on its VM's long-lived sandbox instead of a bwrap of its own, and the VM
+    is given back (or retired, when the attempt keeps its sandbox) before ``on_exited``.
     """
     node = node or socket.gethostname()
     box = sb.sandbox_for(launch) if _usable(launch) else sb.Sandbox(Path(launch.sandbox_root) / "invalid")
@@ -236,6 +277,7 @@ def run_instance(
     problems: list[str] = []
     ran = False
     jail: limits.Confinement | None = None
+    vm: VmSandbox | None = None
     try:
         if not _usable(launch):
             raise _Failed("NodeLost", "the instance key cannot name a sandbox folder")
@@ -261,18 +303,31 @@ def run_instance(
             _map_inputs(launch, store, box)  # type: ignore[arg-type]
         if should_stop():
             raise _Failed("InstanceStopped", "stopped before the command started")
-        quota = limits.limits_for(launch.memory_gb, launch.cpu, launch.isolation.pids_max)
-        jail = limits.confine(launch.key.label(), quota)
-        proc = _start(launch, box, argv, jail)
-        ran = True
-        if on_started is not None:
-            with contextlib.suppress(Exception):  # a reporting problem must not orphan the process
-                on_started(proc.pid, str(box.root))
-        outcome = process.wait(proc, launch.timeout_s, should_stop)
+        try:
+            vm = vms.lease(launch) if vms is not None else None
+        except (VmLost, OSError, ValueError) as exc:
+            raise _Failed("NodeLost", f"cannot start the VM sandbox of {launch.vm_id}: {exc}") from exc
+
+        def started(pid: int) -> None:
+            nonlocal ran
+            ran = True
+            if on_started is not None:
+                with contextlib.suppress(Exception):  # a reporting problem must not orphan the process
+                    on_started(pid, str(box.root))
+
+        if vm is not None:
+            outcome, oom = _on_vm(launch, box, argv, vm, should_stop, started)
+        else:
+            quota = limits.limits_for(launch.memory_gb, launch.cpu, launch.isolation.pids_max)
+            jail = limits.confine(launch.key.label(), quota)
+            proc = _start(launch, box, argv, jail)
+            started(proc.pid)
+            outcome = process.wait(proc, launch.timeout_s, should_stop)
+            oom = jail.out_of_memory()
         exit_code = outcome.exit_code
         code, template = _ENDINGS[outcome.ending]
         message = template.format(t=launch.timeout_s)
-        if jail.out_of_memory() and outcome.ending == "exited":
+        if oom and outcome.ending == "exited":
             code = "InstanceOutOfMemory"
             message = _out_of_memory_message(launch)
     except _Failed as failure:
@@ -302,6 +357,9 @@ def run_instance(
         stderr_object=log_object(launch.stderr_dir, "stderr", launch),
         sandbox_path=str(box.root) if kept else "",
     )
+    if vm is not None and vms is not None:  # free before the exit is told: the next instance may follow
+        with contextlib.suppress(Exception):
+            vms.release(vm, retire=kept)
     if on_exited is not None:
         with contextlib.suppress(Exception):  # a reporting problem must not leave folders behind
             on_exited(exited)

@@ -15,7 +15,10 @@ Protocol (both directions): frames of a 4-byte big-endian length and a pickle.
 process groups are their own sessions; their pgid travels in ``InstanceStarted.pid`` so a
 restarted bcsd can kill what a killed host left behind.
 
-    python -m service.executors.runner_host --max-parallel 256 --node HOST
+    python -m service.executors.runner_host --max-parallel 256 --node HOST [--vm-idle-s 2 --vm-max 64]
+
+The host keeps the VM sandboxes (``vm_pool.py``): a task's instances on one VM slot reuse one
+bwrap sandbox; they idle out after ``--vm-idle-s`` and are all stopped when the host closes.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import IO, Any
 
 from service.executors.base import InstanceExited, InstanceKey, InstanceLaunch, InstanceStarted
 from service.executors.runner import run_instance
+from service.executors.vm_pool import DEFAULT_IDLE_S, DEFAULT_MAX_ALIVE, VmPool
 
 HEADER = struct.Struct(">I")
 
@@ -57,8 +61,9 @@ def read_frame(stream: IO[bytes]) -> Any:
 class Host:
     """Runs launches in a bounded thread pool and writes their events to ``out``."""
 
-    def __init__(self, out: IO[bytes], max_parallel: int, node: str) -> None:
+    def __init__(self, out: IO[bytes], max_parallel: int, node: str, vms: VmPool | None = None) -> None:
         self._out = out
+        self._vms = vms if vms is not None else VmPool()
         self._node = node
         self._write_lock = threading.Lock()
         self._lock = threading.Lock()
@@ -85,6 +90,7 @@ class Host:
             for stop in self._stops.values():
                 stop.set()
         self._pool.shutdown(wait=True)
+        self._vms.close()
 
     def _run(self, launch: InstanceLaunch, stop: threading.Event) -> None:
         key = launch.key
@@ -102,7 +108,7 @@ class Host:
             self._emit(event)
 
         try:
-            run_instance(launch, stop.is_set, started, node=self._node, on_exited=exited)
+            run_instance(launch, stop.is_set, started, node=self._node, on_exited=exited, vms=self._vms)
         except BaseException as exc:  # run_instance never raises; this keeps the promise regardless
             if not reported:
                 exited(
@@ -124,10 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="runner_host")
     p.add_argument("--max-parallel", type=int, default=256)
     p.add_argument("--node", default="")
+    p.add_argument("--vm-idle-s", type=float, default=DEFAULT_IDLE_S, help="stop a VM sandbox idle this long")
+    p.add_argument("--vm-max", type=int, default=DEFAULT_MAX_ALIVE, help="VM sandboxes alive at most")
     args = p.parse_args(argv)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the event stream
-    host = Host(out, args.max_parallel, args.node)
+    host = Host(out, args.max_parallel, args.node, VmPool(args.vm_idle_s, args.vm_max))
     while True:
         message = read_frame(inp)
         if message is None or message[0] == "close":

@@ -39,6 +39,12 @@ def _component(value: str) -> str:
     return value
 
 
+def check_components(*values: str) -> None:
+    """Raise ``SandboxPathError`` unless every value can be one folder name."""
+    for value in values:
+        _component(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Sandbox:
     root: Path
@@ -133,9 +139,7 @@ def remove(sandbox: Sandbox, sandbox_root: str) -> None:
             break
 
 
-def remove_lost(
-    sandbox_root: str | Path, key: InstanceKey, recorded: str, keep: bool
-) -> str:
+def remove_lost(sandbox_root: str | Path, key: InstanceKey, recorded: str, keep: bool) -> str:
     """Clean up after an attempt lost with its bcsd (restart or take-over), once its process
     group was killed; returns the sandbox path to keep on the instance row ("" if removed).
 

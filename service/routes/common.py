@@ -33,6 +33,16 @@ def idempotent_token(request: Request) -> str:
     return token
 
 
+def index_number(text: str) -> int | None:
+    """A page size, instance id or instance marker: ASCII digits only, at most 9 of them (so it
+    fits every store's integer column), else None. ``int()`` alone would take '+5', '1_0', '٣'
+    (as 3) and a 20-digit number the store cannot bind; ``str.isdigit`` takes '¹', which
+    ``int()`` refuses."""
+    if 0 < len(text) <= 9 and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def page(request: Request) -> tuple[str, int]:
     """(Marker, MaxItemCount): default 50, accept 0-100 with 0 meaning the default (§12 #18)."""
     q = request.query_params
@@ -40,10 +50,10 @@ def page(request: Request) -> tuple[str, int]:
     if not raw:
         size = DEFAULT_PAGE
     else:
-        try:
-            size = int(raw)
-        except ValueError:
-            raise error("max_item_count_type") from None
+        number = index_number(raw.removeprefix("-"))
+        if number is None:
+            raise error("max_item_count_type")
+        size = -number if raw.startswith("-") else number
         if not 0 <= size <= MAX_PAGE:
             raise error("max_item_count_range")
         size = size or DEFAULT_PAGE

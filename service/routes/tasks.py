@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from api.errors import error
 from service import render
-from service.routes.common import page, rt
+from service.routes.common import index_number, page, rt
 from service.routes.jobs import _job_or_error
 from service.store import repo
 
@@ -58,10 +58,9 @@ async def get_task(job_id: str, task_name: str, request: Request) -> dict[str, A
 async def list_instances(job_id: str, task_name: str, request: Request) -> dict[str, Any]:
     r = rt(request)
     marker, size = page(request)
-    try:
-        start = int(marker) if marker else 0
-    except ValueError:
-        raise error("invalid_marker") from None
+    start = index_number(marker) if marker else 0
+    if start is None:
+        raise error("invalid_marker")
     state = request.query_params.get("State", "").strip()
     with r.engine.connect() as conn:
         _job_or_error(conn, job_id)
@@ -75,9 +74,9 @@ async def list_instances(job_id: str, task_name: str, request: Request) -> dict[
 @router.get("/jobs/{job_id}/tasks/{task_name}/instances/{instance_id}")
 async def get_instance(job_id: str, task_name: str, instance_id: str, request: Request) -> dict[str, Any]:
     r = rt(request)
-    if not instance_id.isdigit() or len(instance_id) > 9:
+    idx = index_number(instance_id)
+    if idx is None:
         raise error("not_found")
-    idx = int(instance_id)
     with r.engine.connect() as conn:
         _job_or_error(conn, job_id)
         rows = repo.task_instances(conn, job_id, task_name, start=idx, limit=1)

@@ -7,6 +7,16 @@ from service.config import DEFAULT_CPU_MEMORY, INSTANCE_TYPES, Settings
 from service.executors.base import InstanceKey, InstanceLaunch
 
 
+def instances_per_vm(task: TaskDescription, settings: Settings) -> int:
+    """How many of the task's instances each VM runs in turn, as far as the launch can tell: an
+    AutoCluster has min(InstanceCount, auto_cluster_max_vms) VMs (``clusters.create_auto_cluster``);
+    a named cluster's size is not known here, so InstanceCount stands for it (an upper bound)."""
+    count = max(1, task.instance_count)
+    if task.cluster_id:
+        return count
+    return -(-count // max(1, min(count, settings.auto_cluster_max_vms)))
+
+
 def build_launch(
     settings: Settings,
     job_id: str,
@@ -55,4 +65,5 @@ def build_launch(
         keep_sandbox_on_failure=task.reserves_on_fail,
         object_store=dict(settings.object_store_options),
         isolation=settings.instance_isolation,
+        instances_per_vm=instances_per_vm(task, settings),
     )

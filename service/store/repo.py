@@ -12,7 +12,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from api.states import ACTIVE_STATES, RUN_STATES
@@ -94,6 +109,25 @@ def list_jobs(
     return rows[:limit], next_marker
 
 
+def _state_counts(table: Table, where: ColumnElement[bool]) -> Select[Any]:
+    """(which, job_id, state, count): which = 0 for tasks, 1 for instances."""
+    which = literal(0 if table is tasks else 1)
+    return (
+        select(which, table.c.job_id, table.c.state, func.count())
+        .where(where)
+        .group_by(table.c.job_id, table.c.state)
+    )
+
+
+# GetJob's metrics (one job) and a ListJobs page's (many): both tables in one round trip
+_ONE_JOB_METRICS = union_all(
+    *(_state_counts(t, t.c.job_id == bindparam("w_job")) for t in (tasks, instances))
+)
+_JOBS_METRICS = union_all(
+    *(_state_counts(t, t.c.job_id.in_(bindparam("w_jobs", expanding=True))) for t in (tasks, instances))
+)
+
+
 def job_metrics(conn: Connection, job_ids: Sequence[str]) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
     """(TaskMetrics, InstanceMetrics) counters per job."""
     out: dict[str, tuple[dict[str, int], dict[str, int]]] = {
@@ -101,18 +135,12 @@ def job_metrics(conn: Connection, job_ids: Sequence[str]) -> dict[str, tuple[dic
     }
     if not job_ids:
         return out
-    for jid, state, n in conn.execute(
-        select(tasks.c.job_id, tasks.c.state, func.count())
-        .where(tasks.c.job_id.in_(job_ids))
-        .group_by(tasks.c.job_id, tasks.c.state)
-    ):
-        out[jid][0][state] = n
-    for jid, state, n in conn.execute(
-        select(instances.c.job_id, instances.c.state, func.count())
-        .where(instances.c.job_id.in_(job_ids))
-        .group_by(instances.c.job_id, instances.c.state)
-    ):
-        out[jid][1][state] = n
+    if len(job_ids) == 1:
+        rows = conn.execute(_ONE_JOB_METRICS, {"w_job": job_ids[0]})
+    else:
+        rows = conn.execute(_JOBS_METRICS, {"w_jobs": list(job_ids)})
+    for which, jid, state, n in rows:
+        out[jid][which][state] = n
     return out
 
 
@@ -126,47 +154,62 @@ WAITING_NOTE = "waiting: "
 Failed/Stopped states are never overwritten by it, and a started instance clears only it)."""
 
 
+_NOTE_WAITING = (
+    update(jobs)
+    .where(jobs.c.id == bindparam("w_job"))
+    .where((jobs.c.message == "") | jobs.c.message.startswith(WAITING_NOTE, autoescape=True))
+)
+
+
 def note_waiting(conn: Connection, job_id: str, reason: str) -> None:
     """Show on the job why one of its instances waits (``reason``), or clear that note (``""``)."""
-    current = jobs.c.message
-    conn.execute(
-        update(jobs)
-        .where(jobs.c.id == job_id)
-        .where((current == "") | current.startswith(WAITING_NOTE, autoescape=True))
-        .values(message=WAITING_NOTE + reason if reason else "")
-    )
+    conn.execute(_NOTE_WAITING, {"w_job": job_id, "message": WAITING_NOTE + reason if reason else ""})
+
+
+_DELETE_JOB_ROWS = [
+    delete(t).where(t.c.job_id == bindparam("w_job")) for t in (instances, tasks, transitions)
+]
+_DELETE_JOB = delete(jobs).where(jobs.c.id == bindparam("w_job"))
+_ACTIVE_JOBS = select(jobs).where(jobs.c.state.in_(sorted(ACTIVE_STATES)))
 
 
 def delete_job(conn: Connection, job_id: str) -> None:
     """Delete the job's rows and uncount it (MaxJobCount counts stored jobs)."""
-    for table in (instances, tasks, transitions):
-        conn.execute(delete(table).where(table.c.job_id == job_id))
-    if conn.execute(delete(jobs).where(jobs.c.id == job_id)).rowcount:
+    for statement in _DELETE_JOB_ROWS:
+        conn.execute(statement, {"w_job": job_id})
+    if conn.execute(_DELETE_JOB, {"w_job": job_id}).rowcount:
         job_count.uncount(conn)
 
 
 def active_jobs(conn: Connection) -> list[Row]:
-    return list(conn.execute(select(jobs).where(jobs.c.state.in_(sorted(ACTIVE_STATES)))))
+    return list(conn.execute(_ACTIVE_JOBS))
 
 
 # ---------------------------------------------------------------- tasks / instances
 
 
+_JOB_TASKS = select(tasks).where(tasks.c.job_id == bindparam("w_job")).order_by(tasks.c.ordinal)
+_GET_TASK = select(tasks).where(
+    and_(tasks.c.job_id == bindparam("w_job"), tasks.c.name == bindparam("w_task"))
+)
+_TASK_INSTANCE_METRICS = (
+    select(instances.c.task_name, instances.c.state, func.count())
+    .where(instances.c.job_id == bindparam("w_job"))
+    .group_by(instances.c.task_name, instances.c.state)
+)
+
+
 def job_tasks(conn: Connection, job_id: str) -> list[Row]:
-    return list(conn.execute(select(tasks).where(tasks.c.job_id == job_id).order_by(tasks.c.ordinal)))
+    return list(conn.execute(_JOB_TASKS, {"w_job": job_id}))
 
 
 def get_task(conn: Connection, job_id: str, name: str) -> Row | None:
-    return conn.execute(select(tasks).where(and_(tasks.c.job_id == job_id, tasks.c.name == name))).first()
+    return conn.execute(_GET_TASK, {"w_job": job_id, "w_task": name}).first()
 
 
 def task_instance_metrics(conn: Connection, job_id: str) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    for name, state, n in conn.execute(
-        select(instances.c.task_name, instances.c.state, func.count())
-        .where(instances.c.job_id == job_id)
-        .group_by(instances.c.task_name, instances.c.state)
-    ):
+    for name, state, n in conn.execute(_TASK_INSTANCE_METRICS, {"w_job": job_id}):
         out.setdefault(name, {s: 0 for s in RUN_STATES})[state] = n
     return out
 
@@ -176,22 +219,35 @@ def set_task(conn: Connection, job_id: str, name: str, **values: Any) -> int:
     return conn.execute(_SET_TASK, {"w_job": job_id, "w_task": name, **values}).rowcount
 
 
+_TASK_INSTANCES = select(instances).where(
+    and_(
+        instances.c.job_id == bindparam("w_job"),
+        instances.c.task_name == bindparam("w_task"),
+        instances.c.instance_id >= bindparam("w_start"),
+    )
+)
+_TASK_INSTANCES_BY_SHAPE: dict[tuple[bool, bool], Select[Any]] = {
+    (by_state, limited): (
+        (_TASK_INSTANCES.where(instances.c.state == bindparam("w_state")) if by_state else _TASK_INSTANCES)
+        .order_by(instances.c.instance_id)
+        .limit(bindparam("w_limit") if limited else None)
+    )
+    for by_state in (False, True)
+    for limited in (False, True)
+}
+_JOB_INSTANCES = select(instances).where(instances.c.job_id == bindparam("w_job"))
+
+
 def task_instances(
     conn: Connection, job_id: str, name: str, *, state: str = "", start: int = 0, limit: int | None = None
 ) -> list[Row]:
-    query = select(instances).where(
-        and_(instances.c.job_id == job_id, instances.c.task_name == name, instances.c.instance_id >= start)
-    )
-    if state:
-        query = query.where(instances.c.state == state)
-    query = query.order_by(instances.c.instance_id)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(conn.execute(query))
+    query = _TASK_INSTANCES_BY_SHAPE[(bool(state), limit is not None)]
+    params = {"w_job": job_id, "w_task": name, "w_start": start, "w_state": state, "w_limit": limit}
+    return list(conn.execute(query, params))
 
 
 def job_instances(conn: Connection, job_id: str) -> list[Row]:
-    return list(conn.execute(select(instances).where(instances.c.job_id == job_id)))
+    return list(conn.execute(_JOB_INSTANCES, {"w_job": job_id}))
 
 
 def set_instance(conn: Connection, job_id: str, task: str, idx: int, **values: Any) -> int:
@@ -199,8 +255,11 @@ def set_instance(conn: Connection, job_id: str, task: str, idx: int, **values: A
     return conn.execute(_SET_INSTANCE, {"w_job": job_id, "w_task": task, "w_idx": idx, **values}).rowcount
 
 
+_RUNNING_INSTANCES = select(instances).where(instances.c.state == "Running")
+
+
 def running_instances(conn: Connection) -> list[Row]:
-    return list(conn.execute(select(instances).where(instances.c.state == "Running")))
+    return list(conn.execute(_RUNNING_INSTANCES))
 
 
 # ---------------------------------------------------------------- history
@@ -213,10 +272,11 @@ def log_transitions(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(_INSERT_TRANSITIONS, rows)
 
 
+_HISTORY = select(transitions).where(transitions.c.job_id == bindparam("w_job")).order_by(transitions.c.id)
+
+
 def history(conn: Connection, job_id: str) -> list[Row]:
-    return list(
-        conn.execute(select(transitions).where(transitions.c.job_id == job_id).order_by(transitions.c.id))
-    )
+    return list(conn.execute(_HISTORY, {"w_job": job_id}))
 
 
 # ---------------------------------------------------------------- idempotency / tombstones / nonces
@@ -269,10 +329,14 @@ def claim_nonce(conn: Connection, nonce: str, expires: float, sweep_before: floa
 # ---------------------------------------------------------------- clusters, groups, VMs
 
 
+_INSERT_CLUSTER = insert(clusters)
+_INSERT_GROUPS = insert(groups)
+
+
 def insert_cluster(conn: Connection, row: dict[str, Any], group_rows: list[dict[str, Any]]) -> None:
-    conn.execute(insert(clusters), [row])
+    conn.execute(_INSERT_CLUSTER, row)
     if group_rows:
-        conn.execute(insert(groups), group_rows)
+        conn.execute(_INSERT_GROUPS, group_rows if len(group_rows) > 1 else group_rows[0])
 
 
 _GET_CLUSTER = select(clusters).where(clusters.c.id == bindparam("w_cluster"))
@@ -302,42 +366,58 @@ def list_clusters(conn: Connection, marker: str, limit: int) -> tuple[list[Row],
     return rows[:limit], (rows[limit].id if len(rows) > limit else "")
 
 
+_CLUSTER_GROUPS = select(groups).where(groups.c.cluster_id == bindparam("w_cluster")).order_by(groups.c.name)
+_SET_GROUP = update(groups).where(
+    and_(groups.c.cluster_id == bindparam("w_cluster"), groups.c.name == bindparam("w_group"))
+)
+_SET_CLUSTER = update(clusters).where(clusters.c.id == bindparam("w_cluster"))
+_DELETE_CLUSTER = [
+    delete(vms).where(vms.c.cluster_id == bindparam("w_cluster")),
+    delete(groups).where(groups.c.cluster_id == bindparam("w_cluster")),
+    delete(clusters).where(clusters.c.id == bindparam("w_cluster")),
+]
+_CLUSTER_VMS = select(vms).where(vms.c.cluster_id == bindparam("w_cluster")).order_by(vms.c.id)
+_GROUP_VMS = (
+    select(vms)
+    .where(and_(vms.c.cluster_id == bindparam("w_cluster"), vms.c.group_name == bindparam("w_group")))
+    .order_by(vms.c.id)
+)
+_INSERT_VMS = insert(vms)
+_DELETE_VMS = delete(vms).where(vms.c.id.in_(bindparam("w_vms", expanding=True)))
+
+
 def cluster_groups(conn: Connection, cluster_id: str) -> list[Row]:
-    return list(conn.execute(select(groups).where(groups.c.cluster_id == cluster_id).order_by(groups.c.name)))
+    return list(conn.execute(_CLUSTER_GROUPS, {"w_cluster": cluster_id}))
 
 
 def set_group(conn: Connection, cluster_id: str, name: str, **values: Any) -> None:
-    conn.execute(
-        update(groups).where(and_(groups.c.cluster_id == cluster_id, groups.c.name == name)).values(**values)
-    )
+    conn.execute(_SET_GROUP, {"w_cluster": cluster_id, "w_group": name, **values})
 
 
 def set_cluster(conn: Connection, cluster_id: str, **values: Any) -> None:
-    conn.execute(update(clusters).where(clusters.c.id == cluster_id).values(**values))
+    conn.execute(_SET_CLUSTER, {"w_cluster": cluster_id, **values})
 
 
 def delete_cluster(conn: Connection, cluster_id: str) -> None:
-    conn.execute(delete(vms).where(vms.c.cluster_id == cluster_id))
-    conn.execute(delete(groups).where(groups.c.cluster_id == cluster_id))
-    conn.execute(delete(clusters).where(clusters.c.id == cluster_id))
+    for statement in _DELETE_CLUSTER:
+        conn.execute(statement, {"w_cluster": cluster_id})
 
 
 def cluster_vms(conn: Connection, cluster_id: str, group: str = "") -> list[Row]:
-    query = select(vms).where(vms.c.cluster_id == cluster_id)
     if group:
-        query = query.where(vms.c.group_name == group)
-    return list(conn.execute(query.order_by(vms.c.id)))
+        return list(conn.execute(_GROUP_VMS, {"w_cluster": cluster_id, "w_group": group}))
+    return list(conn.execute(_CLUSTER_VMS, {"w_cluster": cluster_id}))
 
 
 def add_vms(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
     rows = list(rows)
     if rows:
-        conn.execute(insert(vms), rows)
+        conn.execute(_INSERT_VMS, rows if len(rows) > 1 else rows[0])
 
 
 def delete_vms(conn: Connection, ids: Sequence[str]) -> None:
     if ids:
-        conn.execute(delete(vms).where(vms.c.id.in_(ids)))
+        conn.execute(_DELETE_VMS, {"w_vms": list(ids)})
 
 
 _FREE_VMS = (
@@ -395,39 +475,51 @@ def free_vm(conn: Connection, vm_id: str) -> None:
     conn.execute(_SET_VM, {"w_vm": vm_id, "busy_job": "", "busy_task": "", "busy_instance": -1})
 
 
+_FREE_ALL_BUSY_VMS = (
+    update(vms).where(vms.c.busy_job != "").values(busy_job="", busy_task="", busy_instance=-1)
+)
+_AUTO_CLUSTERS_OF_JOB = select(clusters).where(
+    and_(clusters.c.kind == "auto", clusters.c.job_id == bindparam("w_job"))
+)
+_AUTO_CLUSTERS_OF_TASK = _AUTO_CLUSTERS_OF_JOB.where(clusters.c.task_name == bindparam("w_task"))
+
+
 def free_all_busy_vms(conn: Connection) -> None:
-    conn.execute(update(vms).where(vms.c.busy_job != "").values(busy_job="", busy_task="", busy_instance=-1))
+    conn.execute(_FREE_ALL_BUSY_VMS)
 
 
 def auto_clusters_of(conn: Connection, job_id: str, task: str = "") -> list[Row]:
-    query = select(clusters).where(and_(clusters.c.kind == "auto", clusters.c.job_id == job_id))
     if task:
-        query = query.where(clusters.c.task_name == task)
-    return list(conn.execute(query))
+        return list(conn.execute(_AUTO_CLUSTERS_OF_TASK, {"w_job": job_id, "w_task": task}))
+    return list(conn.execute(_AUTO_CLUSTERS_OF_JOB, {"w_job": job_id}))
 
 
 # ---------------------------------------------------------------- notification outbox
 
 
+_ENQUEUE = insert(outbox)
+_DUE_NOTIFICATIONS = (
+    select(outbox)
+    .where(and_(outbox.c.state == "pending", outbox.c.next_at <= bindparam("w_now")))
+    .order_by(outbox.c.id)
+    .limit(bindparam("w_limit"))
+)
+_NEXT_NOTIFICATION_AT = select(func.min(outbox.c.next_at)).where(outbox.c.state == "pending")
+_SET_NOTIFICATION = update(outbox).where(outbox.c.id == bindparam("w_id"))
+
+
 def enqueue(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        conn.execute(insert(outbox), rows)
+        conn.execute(_ENQUEUE, rows if len(rows) > 1 else rows[0])
 
 
 def due_notifications(conn: Connection, now: float, limit: int = 50) -> list[Row]:
-    return list(
-        conn.execute(
-            select(outbox)
-            .where(and_(outbox.c.state == "pending", outbox.c.next_at <= now))
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
-    )
+    return list(conn.execute(_DUE_NOTIFICATIONS, {"w_now": now, "w_limit": limit}))
 
 
 def next_notification_at(conn: Connection) -> float | None:
-    return conn.execute(select(func.min(outbox.c.next_at)).where(outbox.c.state == "pending")).scalar()
+    return conn.execute(_NEXT_NOTIFICATION_AT).scalar()
 
 
 def set_notification(conn: Connection, nid: int, **values: Any) -> None:
-    conn.execute(update(outbox).where(outbox.c.id == nid).values(**values))
+    conn.execute(_SET_NOTIFICATION, {"w_id": nid, **values})
