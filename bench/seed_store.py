@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from service.store import repo
+from service.store import job_count
 from service.store.engine import open_engine
 from service.store.schema import counters, instances, jobs, tasks, transitions
 
@@ -33,7 +33,7 @@ def stored_jobs(database_url: str) -> int:
     engine = open_engine(database_url)
     try:
         with engine.connect() as conn:
-            return repo.stored_job_count(conn)
+            return job_count.stored(conn)
     finally:
         engine.dispose()
 
@@ -61,7 +61,7 @@ def clone_finished_job(database_url: str, template_id: str, copies: int) -> floa
                 conn.execute(insert(jobs), [{**job, "id": i, "seq": seq + k} for k, i in enumerate(ids)])
                 for table, rows in ((tasks, task_rows), (instances, inst_rows), (transitions, trans_rows)):
                     conn.execute(insert(table), [{**r, "job_id": i} for i in ids for r in rows])
-                counted = update(counters).where(counters.c.name == repo.JOB_COUNTER)
+                counted = update(counters).where(counters.c.name == job_count.JOB_COUNTER)
                 conn.execute(counted.values(value=counters.c.value + n))
             seq += n
             done += n

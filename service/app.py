@@ -25,6 +25,7 @@ from service.scheduler.loop import Scheduler
 from service.store import repo
 from service.store.engine import open_engine
 from service.store.group_commit import CommitGroup
+from service.telemetry.commit_figures import CommitFigures
 from service.telemetry.metrics import Metrics
 from service.telemetry.requests import RequestTelemetry
 from service.telemetry.scheduler_figures import SchedulerFigures, observe_turns, start_latency_sink
@@ -51,7 +52,7 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     mode, isolation_warning = isolation.resolve(settings.isolation)
     settings = dataclasses.replace(settings, isolation=mode)
-    engine = open_engine(settings.db_url)
+    engine = open_engine(settings.db_url, settings.quotas.max_job_count)
     metrics = Metrics()
     scheduler = Scheduler(engine, settings)
     deliverer = Deliverer(
@@ -69,6 +70,7 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
         StoreFigures(engine, scheduler.node_id, scheduler.ownership.enabled)
     )
     commits = CommitGroup(scheduler.transaction)
+    metrics.registry.register(CommitFigures(commits))
     rt = Runtime(settings, engine, scheduler, deliverer, metrics, commits)
 
     @asynccontextmanager
@@ -97,13 +99,10 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     for module in modules:
         app.include_router(module.router)
 
-    async def claim(nonce: str, expires: float, sweep_before: float | None) -> bool:
-        # durable on SQLite too (a restart must not forget them) and unique across the nodes
-        # sharing a database: one INSERT committed before the request goes on, in a commit it
-        # shares with concurrent requests' nonces and creates; expired rows swept once a minute
-        return await commits.run(lambda conn: repo.claim_nonce(conn, nonce, expires, sweep_before))
-
-    nonces = NonceRegistry(settings.clock_skew_s, claim)
+    # durable on SQLite too (a restart must not forget them) and unique across the nodes sharing
+    # a database: one INSERT committed before the request goes on, in a commit it shares with
+    # concurrent requests' nonces and creates (a CreateJob's own); expired rows swept once a minute
+    nonces = NonceRegistry(settings.clock_skew_s, repo.claim_nonce, commits)
     app.add_middleware(
         ApiGate, creds=creds, nonces=nonces, skew_s=settings.clock_skew_s, max_body=settings.max_body_bytes,
         on_auth_failure=lambda err: metrics.auth_failures.labels(err.code).inc(),

@@ -14,13 +14,19 @@ import base64
 import binascii
 import hashlib
 import hmac
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 
-from api.errors import error
+from sqlalchemy import Connection
+
+from api.errors import ApiError, error
 from api.signing import candidate_resources, header, request_date, verify
 from service.credentials import Credentials
+from service.store.group_commit import CommitGroup, Prelude, precede_next_write
+
+#: ``repo.claim_nonce``: insert the nonce in the caller's transaction, False when it was used
+StoreNonce = Callable[[Connection, str, float, float | None], bool]
+ClaimStep = Callable[[Connection], None]
 
 #: paths answered without a signature
 PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz", "/metrics", "/openapi.json"})
@@ -37,25 +43,55 @@ DIGEST_HEADERS: tuple[str, ...] = ("Content-MD5", "contentMd5")
 class NonceRegistry:
     """Remembers signature nonces for the replay window so a replayed request is refused.
 
-    ``claim`` inserts into the store's ``nonces`` table (unique on the nonce, False on a
-    duplicate) and returns once that is committed (a commit shared with concurrent requests,
-    ``service.store.group_commit``), on SQLite as on PostgreSQL: a request captured before a
-    restart, or answered by another node on a shared database, stays refused. Expired rows are
-    swept lazily, at most once a minute, so a request pays one INSERT, not a DELETE scan.
+    ``store`` inserts into the store's ``nonces`` table (unique on the nonce, False on a
+    duplicate) inside a group-commit write (``service.store.group_commit``): the claim is
+    committed before the request goes on, on SQLite as on PostgreSQL, so a request captured
+    before a restart, or answered by another node on a shared database, stays refused. A
+    request whose route makes one group-commit write (CreateJob) spends its nonce in that write's
+    flush (:meth:`defer`), one commit instead of two. Expired rows are swept lazily, at most once
+    a minute, so a request pays one INSERT, not a DELETE scan.
     """
 
-    def __init__(self, window_s: float, claim: Callable[[str, float, float | None], Awaitable[bool]]) -> None:
+    def __init__(self, window_s: float, store: StoreNonce, commits: CommitGroup) -> None:
         self.window_s = window_s
-        self.claim = claim
+        self.store = store
+        self.commits = commits
         self._next_sweep = 0.0
 
-    async def first_use(self, nonce: str, now: float) -> bool:
+    def _claim(self, nonce: str, now: float, on_used: Callable[[ApiError], None] | None) -> ClaimStep:
+        """The store step that spends ``nonce``: refuses (``SignatureNonceUsed``) a used one."""
         sweep_before: float | None = None
         if now >= self._next_sweep:
             sweep_before = now
             self._next_sweep = now + 60
         expires = now + 2 * self.window_s  # a request dated +window may arrive until now+2*window
-        return await self.claim(nonce, expires, sweep_before)
+
+        def step(conn: Connection) -> None:
+            if not self.store(conn, nonce, expires, sweep_before):
+                used = error("nonce_used")
+                if on_used is not None:
+                    on_used(used)
+                raise used
+
+        return step
+
+    async def spend(self, nonce: str, now: float, on_used: Callable[[ApiError], None] | None = None) -> None:
+        """Spend ``nonce`` now, in a flush of its own (shared with concurrent requests)."""
+        await self.commits.run(self._claim(nonce, now, on_used))
+
+    def defer(self, nonce: str, now: float, on_used: Callable[[ApiError], None] | None = None) -> Prelude:
+        """Spend ``nonce`` in this request's next group-commit write, before that write and kept
+        when it refuses; :meth:`settle` spends it alone when the request made no such write."""
+        return precede_next_write(self._claim(nonce, now, on_used))
+
+    async def settle(self, prelude: Prelude) -> None:
+        """Before a deferred request is answered: spend its nonce alone unless a write took it."""
+        if not prelude.taken:
+            await self.commits.run(_nothing)
+
+
+def _nothing(_conn: Connection) -> None:
+    """The write of a flush that only carries a deferred nonce."""
 
 
 def check_digest(headers: Mapping[str, str], body: bytes) -> None:
@@ -99,23 +135,22 @@ def has_digest(headers: Mapping[str, str]) -> bool:
     return any(header(headers, name) for name in DIGEST_HEADERS)
 
 
-async def authenticate(
+def verify_request(
     method: str,
     raw_path: str,
     raw_query: str,
     headers: Mapping[str, str],
     creds: Credentials,
-    nonces: NonceRegistry,
     skew_s: float,
-    now: float | None = None,
+    now: float,
     body: bytes | None = None,
 ) -> str:
-    """Return the authenticated key id, or raise the ``ApiError`` that says why not.
+    """Every check but the replay one: return the request's nonce (the caller spends it through
+    :class:`NonceRegistry`, last), or raise the ``ApiError`` that says why not.
 
     ``body`` is the request body when the request carries a digest header (the gate reads it
     first); it is checked after the signature and before the nonce is spent.
     """
-    now = time.time() if now is None else now
     auth = header(headers, "Authorization").strip()
     if not auth:
         raise error("missing_authorization")
@@ -144,6 +179,4 @@ async def authenticate(
         raise error("nonce_missing")
     if len(nonce) > MAX_NONCE:
         raise error("nonce_invalid")
-    if not await nonces.first_use(nonce, now):
-        raise error("nonce_used")
-    return key_id
+    return nonce

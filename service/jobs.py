@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from api import JobDescription, job_instance_type_errors, parse_job, quota_errors
-from api.errors import ApiError, error
+from api.errors import error
 from service.config import INSTANCE_TYPES, Settings
 from service.idempotency import replayed
 from service.scheduler import core
-from service.store import repo
+from service.store import job_count, repo
 
 _last_seq = 0
 
@@ -74,11 +74,9 @@ def accept_job(
         return earlier, None, job
     # MaxJobCount counts stored jobs (any state; DeleteJob and AutoRelease give the slot back)
     max_jobs = settings.quotas.max_job_count
-    at_limit = not repo.claim_job_slot(conn, max_jobs)
+    at_limit = not job_count.claim(conn, max_jobs)
     problems = quota_errors(job, settings.quotas, max_jobs if at_limit else 0)
-    if problems:  # a refusal leaves nothing written: its flush commits the others (group commit)
-        if not at_limit:
-            repo.release_job_slot(conn)
+    if problems:  # its savepoint takes the slot claim back; the flush commits the others
         raise problems[0]
     now = time.time()
     job_id = new_job_id()
@@ -89,11 +87,7 @@ def accept_job(
     for ordinal, (name, task) in enumerate(job.dag.tasks.items()):
         cluster_id = task.cluster_id
         if cluster_id and cluster_id not in checked:  # tasks often share one cluster
-            try:
-                require_active_cluster(conn, cluster_id)
-            except ApiError:
-                repo.release_job_slot(conn)
-                raise
+            require_active_cluster(conn, cluster_id)  # refused: its savepoint undoes the claim
             checked.add(cluster_id)
         auto = task.effective_auto_cluster
         upstream = job.dag.upstream(name)

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, error
-from service.auth import PUBLIC_PATHS, NonceRegistry, authenticate, has_digest
+from service.auth import PUBLIC_PATHS, NonceRegistry, has_digest, verify_request
 from service.credentials import Credentials
 from service.http_errors import HOST_ID, new_request_id
 from service.store.engine import STORE_ERRORS
+from service.store.group_commit import Prelude
 
 log = logging.getLogger("bcsd.http")
+
+#: the routes whose every effect is one group-commit write (``CommitGroup.run``): their nonce is
+#: spent in that write's flush, one commit instead of two; any other route spends it before it runs
+NONCE_IN_WRITE: frozenset[tuple[str, str]] = frozenset({("POST", "/jobs")})
 
 
 class ApiGate:
@@ -58,6 +64,7 @@ class ApiGate:
                 message = {**message, "headers": hdrs}
             await send(message)
 
+        deferred: Prelude | None = None
         try:
             length = headers.get("content-length", "")
             if length and (not (length.isascii() and length.isdigit()) or int(length) > self.max_body):
@@ -69,21 +76,26 @@ class ApiGate:
                     body = await _read_body(receive, self.max_body)
                     receive = _replay(body, receive)
                 raw_path = scope.get("raw_path") or path.encode()
+                now = time.time()
                 try:
-                    await authenticate(
+                    nonce = verify_request(
                         scope["method"],
                         raw_path.decode("latin-1"),
                         scope.get("query_string", b"").decode("latin-1"),
                         headers,
                         self.creds,
-                        self.nonces,
                         self.skew_s,
+                        now,
                         body=body,
                     )
                 except ApiError as refused:
                     if self.on_auth_failure:
                         self.on_auth_failure(refused)
                     raise
+                if (scope["method"], path) in NONCE_IN_WRITE:
+                    deferred = self.nonces.defer(nonce, now, self.on_auth_failure)
+                else:
+                    await self.nonces.spend(nonce, now, self.on_auth_failure)
         except ApiError as err:
             await _reject(send_with_id, err, rid)
             return
@@ -91,7 +103,36 @@ class ApiGate:
             log.warning("store refused the nonce of a request", exc_info=True)
             await _reject(send_with_id, error("store_busy"), rid)
             return
-        await self.app(scope, _limited(scope, receive, self.max_body), send_with_id)
+        limited = _limited(scope, receive, self.max_body)
+        if deferred is None:
+            await self.app(scope, limited, send_with_id)
+            return
+        await self.app(scope, limited, _settled_first(deferred, self.nonces, send_with_id, rid))
+
+
+def _settled_first(deferred: Prelude, nonces: NonceRegistry, send: Send, rid: str) -> Send:
+    """The app's ``send`` for a request whose nonce was deferred: before the answer starts, a
+    nonce no write took (the route refused before writing) is spent alone, and a used one, or
+    one the store could not take, replaces the app's answer with the gate's refusal. So every
+    answered request spent its nonce, as if it had been spent before the route ran."""
+    refused = False
+
+    async def wrapped(message: Message) -> None:
+        nonlocal refused
+        if message["type"] == "http.response.start":
+            try:
+                await nonces.settle(deferred)
+            except ApiError as err:
+                refused = True
+                await _reject(send, err, rid)
+            except STORE_ERRORS:
+                log.warning("store refused the nonce of a request", exc_info=True)
+                refused = True
+                await _reject(send, error("store_busy"), rid)
+        if not refused:
+            await send(message)
+
+    return wrapped
 
 
 async def _read_body(receive: Receive, max_body: int) -> bytes:

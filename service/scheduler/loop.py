@@ -173,7 +173,8 @@ class Scheduler:
     def create(self, conn: Connection, view: core.JobView, spec: JobDescription) -> Applied:
         """A freshly inserted job: apply ``JobCreated`` inside the caller's transaction. Its view
         is registered by :meth:`admit` once that transaction committed."""
-        return self._apply(conn, view, core.step(view, core.JobCreated(), time.time()), spec=spec)
+        instructions = core.step(view, core.JobCreated(), time.time())
+        return self._apply(conn, view, instructions, spec=spec, created=True)
 
     def admit(self, view: core.JobView, spec: JobDescription, done: Applied) -> None:
         """After the CreateJob commit: the next pass looks at the new job."""
@@ -452,13 +453,15 @@ class Scheduler:
         instructions: list[core.Instruction],
         extra: dict[tuple[str, int], dict[str, Any]] | None = None,
         spec: JobDescription | None = None,
+        created: bool = False,
     ) -> Applied:
         """Write a view's instructions, bump its lease, and forget the job in memory once it
-        ended (what the caller's transaction takes back if it does not commit)."""
+        ended (what the caller's transaction takes back if it does not commit). ``created``:
+        the job was inserted by this transaction (``Ownership.after_apply``)."""
         if spec is None:
             spec = self.state.specs.get(view.id)
         done = apply_instructions(self.state, conn, view, spec, instructions, extra, self.sandbox_root)
-        done.version = self.ownership.after_apply(conn, view)
+        done.version = self.ownership.after_apply(conn, view, created)
         self.state.set_version(view.id, done.version)
         self.state.settle(view)
         return done

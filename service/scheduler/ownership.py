@@ -121,13 +121,21 @@ class Ownership:
         lease = leases.lock(conn, job_id)
         return lease is not None and lease.node == self.node_id
 
-    def after_apply(self, conn: Connection, view: core.JobView) -> int | None:
+    def after_apply(self, conn: Connection, view: core.JobView, created: bool = False) -> int | None:
         """Record a change to the job: bump its version, release it when it ended, claim it
         when it is active and free (a start accepted here), free its idle VM slots. Returns the
-        lease version our view now reflects (None when another node owns the job)."""
+        lease version our view now reflects (None when another node owns the job).
+
+        ``created``: the job was inserted by this very transaction under a fresh id, so no lease
+        row and no VM slot can exist yet: one INSERT instead of a locking read, an INSERT and a
+        VM sweep (three round trips per CreateJob on PostgreSQL)."""
         if not self.enabled:
             return None
         now = time.time()
+        if created:
+            active = view.state in ACTIVE_STATES
+            leases.insert_lease(conn, view.id, self.node_id if active else "", now + self.ttl_s)
+            return 1 if active else None
         lease = leases.lock(conn, view.id)
         active = view.state in ACTIVE_STATES
         if lease is None:

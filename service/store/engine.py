@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from service.store import faults, migrate, repo
+from service.store import faults, job_count, migrate
 from service.store.database_url import DatabaseUnavailable, driver_url, masked
 
 #: what a transaction raises when the store failed rather than the caller (busy or full SQLite
@@ -24,8 +24,9 @@ else:
     STORE_ERRORS = (*STORE_ERRORS, psycopg.Error)
 
 
-def open_engine(url: str) -> Engine:
-    """Create the engine and bring the schema up to date (``migrate``). SQLite gets WAL +
+def open_engine(url: str, max_jobs: int | None = None) -> Engine:
+    """Create the engine and bring the schema up to date (``migrate``); with ``max_jobs`` (the
+    MaxJobCount quota) the stored-job count is spread over its shards (``job_count``). SQLite gets WAL +
     ``synchronous=NORMAL`` + busy timeout: WAL keeps readers off the writer's back, and NORMAL
     in WAL mode still survives a process kill (only an OS crash may lose the last commits)."""
     if url.startswith("sqlite"):
@@ -33,19 +34,32 @@ def open_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling (a BEGIN only before the first INSERT/UPDATE/
+            # DELETE) turns a SAVEPOINT issued before it into the outermost transaction, whose
+            # RELEASE commits: the group commit's per-write savepoints would commit half a flush.
+            # SQLAlchemy's documented recipe: the driver does no BEGIN, SQLAlchemy emits it.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # deferred, as pysqlite's was: every writer of a data dir is on the one event loop
+            # thread (the data dir lock allows one bcsd), so a read-then-write never meets a
+            # concurrent writer's commit (SQLITE_BUSY_SNAPSHOT)
+            conn.exec_driver_sql("BEGIN")
+
     else:
         url = driver_url(url)  # plain postgresql:// -> psycopg 3
         engine = create_engine(url, pool_pre_ping=True)
     try:
         migrate.upgrade(engine)  # new, 0.1.0-made or current: the schema of this release
         with engine.begin() as conn:
-            repo.init_job_counter(conn)
+            job_count.init(conn, max_jobs)
     except OperationalError as exc:  # unreachable server, bad password: one clear line, no secret
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"

@@ -10,11 +10,13 @@ whole difference, on SQLite it saves a pool checkout, a BEGIN and a COMMIT per r
 
 The guarantees do not change: a request is answered after its rows are durable, never before;
 when the commit fails (or any write raises something other than a refusal), every request of
-the flush gets that error (503 through ``http_errors``) and nothing of the flush is stored. A
-write may refuse (raise ``ApiError``) only before it wrote anything: the refusal is answered
-alone and the others of the flush commit. The flush runs on the event loop thread, like every
-scheduler change, so ``then`` (run right after the commit, before any other request or turn)
-sees memory and store in step.
+the flush gets that error (503 through ``http_errors``) and nothing of the flush is stored.
+Each write runs in its own SAVEPOINT, so a write may refuse (raise ``ApiError``) at any point,
+after writing too: its savepoint is rolled back, the refusal is answered alone and the others
+of the flush commit. (A write changes only the store; memory is changed in ``then``, after the
+commit, so a refused write leaves nothing to take back there.) The flush runs on the event
+loop thread, like every scheduler change, so ``then`` (run right after the commit, before any
+other request or turn) sees memory and store in step.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -37,12 +40,34 @@ R = TypeVar("R")
 
 
 @dataclass
+class Prelude:
+    """A step the current request's next write runs first, in the same flush but outside that
+    write's savepoint: kept when the write refuses, and able to refuse the write itself (raise
+    ``ApiError``) before it runs. The middleware's signature nonce rides here, so a CreateJob
+    spends its nonce in its own commit instead of a commit of its own before it."""
+
+    step: Callable[[Connection], None]
+    taken: bool = False  # handed to a write (run in its flush, or dropped with it)
+
+
+_PRELUDE: ContextVar[Prelude | None] = ContextVar("bcsd_prelude", default=None)
+
+
+def precede_next_write(step: Callable[[Connection], None]) -> Prelude:
+    """Make ``step`` the prelude of this request's (this task context's) next :meth:`CommitGroup.run`."""
+    prelude = Prelude(step)
+    _PRELUDE.set(prelude)
+    return prelude
+
+
+@dataclass
 class _Write(Generic[R, T]):
     """One request's share of a flush: what it writes, what it does once that is committed."""
 
     write: Callable[[Connection], R]
     then: Callable[[R], T] | None
     answer: asyncio.Future[T]
+    prelude: Prelude | None
     outcome: list[Any] = field(default_factory=list)  # [R] once written, or [ApiError] refused
 
 
@@ -62,7 +87,12 @@ class CommitGroup:
         result itself). Raises the write's ``ApiError``, or the store's error for the flush."""
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[T] = loop.create_future()
-        self._pending.append(_Write(write, then, answer))
+        prelude = _PRELUDE.get()
+        if prelude is not None and not prelude.taken:
+            prelude.taken = True
+        else:
+            prelude = None
+        self._pending.append(_Write(write, then, answer, prelude))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
@@ -77,10 +107,7 @@ class CommitGroup:
         try:
             with self._transaction() as conn:
                 for item in batch:
-                    try:
-                        item.outcome.append(item.write(conn))
-                    except ApiError as refused:  # refused before writing: only this one is
-                        item.outcome.append(refused)
+                    item.outcome.append(_write_alone(conn, item))
         except Exception as failed:  # the commit (or a write) failed: nothing of the flush is stored
             for item in batch:
                 if not item.answer.done():
@@ -97,6 +124,33 @@ class CommitGroup:
                 item.answer.set_result(item.then(result) if item.then else result)
             except Exception as after:  # noqa: BLE001 - the request that failed gets it
                 item.answer.set_exception(after)
+
+
+#: the savepoint each write runs in, as driver SQL: ``Connection.begin_nested`` compiles a
+#: savepoint construct on every call (130 us a write on SQLite here, vs 16 us for these two)
+_SAVEPOINT = "SAVEPOINT bcsd_write"
+_RELEASE = "RELEASE SAVEPOINT bcsd_write"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT bcsd_write"
+
+
+def _write_alone(conn: Connection, item: _Write[R, Any]) -> R | ApiError:
+    """Run the item's prelude, then its write in its own SAVEPOINT: a refusal (``ApiError``)
+    takes back what that write wrote and nothing else, whenever it refuses; any other error is
+    the whole flush's (the transaction is rolled back, savepoint and all)."""
+    try:
+        if item.prelude is not None:
+            item.prelude.step(conn)
+    except ApiError as refused:
+        return refused
+    conn.exec_driver_sql(_SAVEPOINT)
+    try:
+        result = item.write(conn)
+    except ApiError as refused:
+        conn.exec_driver_sql(_ROLLBACK_TO)
+        conn.exec_driver_sql(_RELEASE)
+        return refused
+    conn.exec_driver_sql(_RELEASE)
+    return result
 
 
 def _answerable(batch: list[_Write[Any, Any]]) -> Iterator[_Write[Any, Any]]:

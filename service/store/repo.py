@@ -28,14 +28,12 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from api.states import ACTIVE_STATES, RUN_STATES
+from service.store import driver_sql, job_count
 from service.store.schema import (
     clusters,
-    counters,
     groups,
     idempotency,
     instances,
@@ -65,54 +63,20 @@ _SET_INSTANCE = update(instances).where(
 )
 _INSERT_TRANSITIONS = insert(transitions)
 
-# ---------------------------------------------------------------- the stored-job counter (MaxJobCount)
-
-JOB_COUNTER = "jobs"
-_CLAIM_JOB = (
-    update(counters)
-    .where(and_(counters.c.name == JOB_COUNTER, counters.c.value < bindparam("w_max")))
-    .values(value=counters.c.value + 1)
-)
-_UNCOUNT_JOB = update(counters).where(counters.c.name == JOB_COUNTER).values(value=counters.c.value - 1)
-
-
-def init_job_counter(conn: Connection) -> None:
-    """Create the counter row from ``COUNT(*)`` once (a data dir from before the counter, or a
-    fresh one); every insert/delete of a job moves it in the same transaction afterwards."""
-    if conn.execute(select(counters.c.value).where(counters.c.name == JOB_COUNTER)).first() is not None:
-        return
-    total = conn.execute(select(func.count()).select_from(jobs)).scalar_one()
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(counters).values(name=JOB_COUNTER, value=total))
-    except IntegrityError:  # another node starting at the same moment inserted it
-        pass
-
-
-def claim_job_slot(conn: Connection, max_jobs: int) -> bool:
-    """Count one more stored job unless ``max_jobs`` are stored already: one conditional UPDATE,
-    O(1) whatever the table holds, and atomic across nodes (the row lock serializes creates on
-    PostgreSQL until their commit; a rolled-back create gives its slot back)."""
-    return conn.execute(_CLAIM_JOB, {"w_max": max_jobs}).rowcount == 1
-
-
-def release_job_slot(conn: Connection) -> None:
-    """Give back a slot ``claim_job_slot`` took in this transaction (a create refused after its
-    claim must leave nothing written: the transaction it shares may still commit)."""
-    conn.execute(_UNCOUNT_JOB)
-
-
-def stored_job_count(conn: Connection) -> int:
-    return conn.execute(select(counters.c.value).where(counters.c.name == JOB_COUNTER)).scalar() or 0
-
-
 # ---------------------------------------------------------------- jobs
 
 
 def insert_job(
     conn: Connection, job: dict[str, Any], task_rows: list[dict[str, Any]], inst_rows: list[dict[str, Any]]
 ) -> None:
-    """One row per statement for the job, ``executemany`` for tasks and instances."""
+    """One row per statement for the job, ``executemany`` for tasks and instances (as driver
+    SQL on SQLite and PostgreSQL: ``store.driver_sql``)."""
+    fast = driver_sql.create_path(conn)
+    if fast is not None:
+        driver_sql.insert_rows(conn, fast.insert_job, [job])
+        driver_sql.insert_rows(conn, fast.insert_task, task_rows)
+        driver_sql.insert_rows(conn, fast.insert_instance, inst_rows)
+        return
     conn.execute(_INSERT_JOB, job)
     conn.execute(_INSERT_TASKS, task_rows if len(task_rows) > 1 else task_rows[0])
     if len(inst_rows) == 1:
@@ -214,7 +178,7 @@ def delete_job(conn: Connection, job_id: str) -> None:
     for statement in _DELETE_JOB_ROWS:
         conn.execute(statement, {"w_job": job_id})
     if conn.execute(_DELETE_JOB, {"w_job": job_id}).rowcount:
-        conn.execute(_UNCOUNT_JOB)
+        job_count.uncount(conn)
 
 
 def active_jobs(conn: Connection) -> list[Row]:
@@ -348,13 +312,12 @@ def claim_nonce(conn: Connection, nonce: str, expires: float, sweep_before: floa
     """
     if sweep_before is not None:
         conn.execute(delete(nonces).where(nonces.c.expires < sweep_before))
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
+    fast = driver_sql.create_path(conn)
+    if fast is not None:
         # INSERT … ON CONFLICT DO NOTHING RETURNING: no savepoint; a replay returns no row.
         # (Not rowcount: psycopg's is not 1 for an inserted row here, so every nonce looked used.)
-        ins = sqlite_insert if dialect == "sqlite" else pg_insert
-        stmt = ins(nonces).values(nonce=nonce, expires=expires).on_conflict_do_nothing()
-        return conn.execute(stmt.returning(nonces.c.nonce)).first() is not None
+        claimed = conn.exec_driver_sql(fast.claim_nonce, {"nonce": nonce, "expires": expires})
+        return claimed.first() is not None
     try:
         with conn.begin_nested():
             conn.execute(insert(nonces).values(nonce=nonce, expires=expires))
@@ -386,6 +349,9 @@ def get_cluster(conn: Connection, cluster_id: str) -> Row | None:
 
 def cluster_state(conn: Connection, cluster_id: str) -> Row | None:
     """(kind, state) only: what CreateJob checks, without decoding the stored description."""
+    fast = driver_sql.create_path(conn)
+    if fast is not None:
+        return conn.exec_driver_sql(fast.cluster_state, {"id": cluster_id}).first()
     return conn.execute(_CLUSTER_STATE, {"w_cluster": cluster_id}).first()
 
 

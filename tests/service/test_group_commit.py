@@ -8,12 +8,27 @@ hold whichever way they were grouped.
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Connection, Engine, select
+
+from api.errors import ApiError, error
+from api.signing import sign_headers
+from service.store import repo
+from service.store.engine import open_engine
+from service.store.group_commit import CommitGroup
+from service.store.schema import nonces
 from tests.service.jobspec import job, task
 from tests.support.bcsd import start_bcsd
 from tests.support.client import SignedClient
+from tests.support.postgres import PostgresUnavailable, start_postgres
 
 PARKED = {"Name": "parked", "ImageId": "img-ubuntu", "InstanceType": "ecs.sn1.medium",
           "Groups": {"g": {"DesiredVMCount": 0}}}  # fmt: skip
@@ -60,3 +75,122 @@ def test_concurrent_creates_keep_each_answer(tmp_path: Path) -> None:
             bcsd.restart()
             listed = {item["Id"] for item in client.get("/jobs", {"MaxItemCount": 100}).json()["Items"]}
         assert listed == stored, "every create answered 201 is durable, nothing else was stored"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The real store of either kind, schema made by bcsd's own ``open_engine``."""
+    if request.param == "sqlite":
+        engine = open_engine(f"sqlite:///{tmp_path / 'bcsd.db'}")
+        yield engine
+        engine.dispose()
+        return
+    try:
+        pg = start_postgres()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        engine = open_engine(pg.url)
+        yield engine
+        engine.dispose()
+    finally:
+        pg.stop()
+
+
+def test_a_write_refused_after_writing_leaves_nothing_and_the_flush_commits(store: Engine) -> None:
+    """A write that refuses after it wrote (as CreateJob does past its MaxJobCount claim) in a
+    flush it shares: its rows are taken back by its savepoint, the others' rows are committed."""
+
+    def claim(nonce: str, refuse: bool = False) -> Callable[[Connection], bool]:
+        def write(conn: Connection) -> bool:
+            assert repo.claim_nonce(conn, nonce, expires=2e9)
+            if refuse:
+                raise error("not_found")
+            return True
+
+        return write
+
+    async def flush_of_four() -> list[object]:
+        commits = CommitGroup(store.begin)
+        writes = [claim("before"), claim("refused", refuse=True), claim("after"), claim("last")]
+        answers = await asyncio.gather(*(commits.run(w) for w in writes), return_exceptions=True)
+        assert commits.flushes == 1, "the four writes shared one commit"
+        return answers
+
+    answers = asyncio.run(flush_of_four())
+    assert answers[0] is True and answers[2:] == [True, True]
+    assert isinstance(answers[1], ApiError) and answers[1].code == "InvalidResource.NotFound"
+    with store.connect() as conn:
+        stored = set(conn.execute(select(nonces.c.nonce)).scalars())
+    assert stored == {"before", "after", "last"}, "the refused write's row was taken back alone"
+
+
+def test_a_flush_that_fails_stores_nothing_of_its_writes(store: Engine) -> None:
+    """The savepoints stay inside the flush's one transaction: when a later write fails (not a
+    refusal), the writes before it are not committed either. (With pysqlite's own transaction
+    handling the first SAVEPOINT opened the transaction and its RELEASE committed it.)"""
+
+    def broken(conn: Connection) -> bool:
+        raise RuntimeError("the store failed")
+
+    async def flush() -> list[object]:
+        commits = CommitGroup(store.begin)
+        writes = [
+            lambda conn: repo.claim_nonce(conn, "first", expires=2e9),
+            lambda conn: repo.claim_nonce(conn, "second", expires=2e9),
+            broken,
+        ]
+        return await asyncio.gather(*(commits.run(w) for w in writes), return_exceptions=True)
+
+    answers = asyncio.run(flush())
+    assert all(isinstance(answer, RuntimeError) for answer in answers), answers
+    with store.connect() as conn:
+        assert list(conn.execute(select(nonces.c.nonce))) == []
+
+
+def _commits(url: str) -> tuple[float, float]:
+    """(group commits, writes they carried) from a real bcsd's /metrics."""
+    samples = {
+        s.name: s.value
+        for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text)
+        for s in family.samples
+    }
+    return samples["bcsd_store_group_commits_total"], samples["bcsd_store_group_commit_writes_total"]
+
+
+def test_a_signed_create_spends_its_nonce_in_its_own_commit(tmp_path: Path) -> None:
+    """A CreateJob's nonce rides in the create's write (one commit, not two), and every replay
+    is still refused: of a create that was stored, of one refused after writing (its savepoint
+    is undone, its nonce stays spent), and of one refused before any write (its nonce is spent
+    alone before it is answered). Any other signed request spends its nonce alone first."""
+    with start_bcsd(tmp_path) as bcsd:
+        body = json.dumps(job({"a": task("true", cluster_id="cls-nosuchcluster")})).encode()
+        valid = json.dumps(job({"a": task("true")})).encode()
+
+        def post(content: bytes, headers: dict[str, str]) -> httpx.Response:
+            return httpx.post(f"{bcsd.url}/jobs", content=content, headers=headers)
+
+        def signed(content: bytes) -> dict[str, str]:
+            return sign_headers("POST", "/jobs", None, bcsd.key_id, bcsd.secret, body=content)
+
+        before = _commits(bcsd.url)
+        created_headers = signed(valid)
+        created = post(valid, created_headers)
+        assert created.status_code == 201, created.text
+        assert _commits(bcsd.url) == (before[0] + 1, before[1] + 1), "nonce and create: one write, one commit"
+
+        unknown_headers = signed(body)
+        assert post(body, unknown_headers).status_code == 404  # refused after its MaxJobCount claim
+        not_json = b"{not json"
+        not_json_headers = signed(not_json)
+        assert post(not_json, not_json_headers).status_code == 400  # refused before any write
+        sent = ((valid, created_headers), (body, unknown_headers), (not_json, not_json_headers))
+        for content, headers in sent:
+            replay = post(content, headers)
+            assert replay.status_code == 400 and replay.json()["Code"] == "SignatureNonceUsed", replay.text
+
+        with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
+            before = _commits(bcsd.url)
+            assert client.get("/jobs").status_code == 200
+            assert _commits(bcsd.url) == (before[0] + 1, before[1] + 1), "a read spends its nonce alone"
+            assert [item["Id"] for item in client.get("/jobs").json()["Items"]] == [created.json()["Id"]]
