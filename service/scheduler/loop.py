@@ -262,7 +262,7 @@ class Scheduler:
                 self._restore(conn, job_id)
             for event in batch:
                 done.add(self._on_executor_event(conn, event, noted))
-            launches = self._plan(conn)
+            launches = self._plan(conn, done)
         for job_id, waits in noted:  # committed: the job's Message now says so
             if waits:
                 self._waiting_noted.add(job_id)
@@ -332,9 +332,10 @@ class Scheduler:
 
     # ------------------------------------------------------------ placement
 
-    def _plan(self, conn: Connection) -> list[InstanceLaunch]:
+    def _plan(self, conn: Connection, done: Applied) -> list[InstanceLaunch]:
         """Place Waiting instances on free VMs inside ``conn``'s transaction; return the launches
-        to hand to the executor once it is committed. Looks only at the jobs the wait index
+        to hand to the executor once it is committed (what else the launches bring about, such
+        as the Running notifications, is added to ``done``). Looks only at the jobs the wait index
         selects and files again, by cluster or budget, what it could not place."""
         waiting = self.state.waiting
         budget = self.state.budget
@@ -356,7 +357,7 @@ class Scheduler:
                 if cluster_id and cluster_id in waiting.full:
                     waiting.block_on_cluster(view.id, cluster_id)
                     continue
-                launches.extend(self._place_task(conn, view, task, budget))
+                launches.extend(self._place_task(conn, view, task, budget, done))
                 budget = self.state.budget
                 if task.counts["Waiting"] > 0:  # fewer VMs than asked for, or the budget ran out
                     if budget <= 0:
@@ -374,7 +375,7 @@ class Scheduler:
             await self.executor.launch(launch)
 
     def _place_task(
-        self, conn: Connection, view: core.JobView, task: core.TaskView, budget: int
+        self, conn: Connection, view: core.JobView, task: core.TaskView, budget: int, done: Applied
     ) -> list[InstanceLaunch]:
         spec = self.state.specs[view.id].dag.tasks[task.name]
         cluster_id = task.cluster_id
@@ -406,11 +407,13 @@ class Scheduler:
             if not repo.occupy_vm(conn, vm_id, view.id, task.name, inst.idx):
                 raise LostSlot(f"VM {vm_id} of cluster {cluster_id} was taken under our lock")
             instructions = core.step(view, core.InstanceLaunched(task.name, inst.idx), now)
-            self._apply(
-                conn,
-                view,
-                instructions,
-                {(task.name, inst.idx): {"vm_id": vm_id, "owner_node": self.node_id}},
+            done.add(  # its Running notifications must wake the deliverer
+                self._apply(
+                    conn,
+                    view,
+                    instructions,
+                    {(task.name, inst.idx): {"vm_id": vm_id, "owner_node": self.node_id}},
+                )
             )
             attempt = inst.attempt - 1
             self.state.take_slot((view.id, task.name, inst.idx), attempt, vm_id, cluster_id)

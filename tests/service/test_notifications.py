@@ -88,3 +88,21 @@ def test_subscribed_events_are_posted(fast_retry_bcsd: BcsdProcess, sink) -> Non
         assert 'bcsd_notifications_total{outcome="delivered"} 4.0' in text
     finally:
         client.close()
+
+
+def test_running_events_are_posted_while_the_job_runs(fast_retry_bcsd: BcsdProcess, sink) -> None:
+    """The launch that makes an instance, its task and its job Running queues those events: the
+    deliverer must be woken by it, not by the next event (which came when the job ended)."""
+    endpoint, received = sink
+    client = SignedClient(fast_retry_bcsd.url, fast_retry_bcsd.key_id, fast_retry_bcsd.secret)
+    try:
+        events = ["OnJobRunning", "OnTaskRunning", "OnInstanceRunning"]
+        job_id = client.create_job(job({"a": task("sleep 20")}, Notification=_topic(endpoint, events)))
+        deadline = time.monotonic() + 10
+        while len(received) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(m["Event"] for m in received) == sorted(events)
+        assert client.job(job_id)["State"] == "Running"  # posted while it runs, not at its end
+        client.post(f"/jobs/{job_id}/stop")
+    finally:
+        client.close()
