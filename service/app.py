@@ -44,7 +44,12 @@ def build_executor(settings: Settings, sink: EventSink) -> Executor:
         )
     from service.executors.local import LocalExecutor
 
-    return LocalExecutor(sink, max_parallel=settings.running_limit)
+    return LocalExecutor(
+        sink,
+        max_parallel=settings.running_limit,
+        vm_idle_s=settings.vm_sandbox_idle_s,
+        vm_max=settings.vm_sandbox_max,
+    )
 
 
 def create_app(settings: Settings, creds: Credentials) -> FastAPI:

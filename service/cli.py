@@ -91,6 +91,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         isolation_ro_paths=tuple(os.path.abspath(p) for p in args.isolation_ro_path),
         isolation_rw_paths=tuple(os.path.abspath(p) for p in args.isolation_rw_path),
         instance_pids_max=args.instance_pids_max,
+        vm_sandbox_idle_s=args.vm_sandbox_idle,
+        vm_sandbox_max=args.vm_sandbox_max,
     )
 
 

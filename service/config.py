@@ -69,6 +69,8 @@ class Settings:
     isolation_ro_paths: tuple[str, ...] = ()
     isolation_rw_paths: tuple[str, ...] = ()
     instance_pids_max: int = 512
+    vm_sandbox_idle_s: float = 2.0  # a task's VM sandbox lives this long without an instance
+    vm_sandbox_max: int = 64  # VM sandboxes alive at once on this node; 0 = none kept
     validate: bool = False  # check the scheduler's run-state invariants after every turn (tests)
 
     @property

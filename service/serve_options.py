@@ -121,6 +121,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("--isolation-rw-path", "", "a shared folder every instance may write (repeatable; env: "
            "':'-separated)", repeat=True, metavar="PATH"),  # fmt: skip
     Option("--instance-pids-max", "512", "processes one instance may have at once", int),
+    Option("--vm-sandbox-idle", "2", "seconds a VM sandbox (bwrap + agent kept for a task's next "
+           "instances on one VM slot) lives without work", float),  # fmt: skip
+    Option("--vm-sandbox-max", "64", "VM sandboxes alive at once on this node (0 = every instance "
+           "gets its own sandbox)", int),  # fmt: skip
     Option("--validate", "0", "check the scheduler's run-state invariants after every turn and exit "
            "(status 70) on the first broken one; slower, the test suite runs with it", switch),  # fmt: skip
 )

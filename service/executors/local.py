@@ -34,6 +34,7 @@ from service.executors.base import (
 )
 from service.executors.delivery import OrderedDelivery
 from service.executors.runner_host import HEADER, encode
+from service.executors.vm_pool import DEFAULT_IDLE_S, DEFAULT_MAX_ALIVE
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,17 @@ _SECRET_ENV = ("BCS_ACCESS_KEY_ID", "BCS_ACCESS_KEY_SECRET")
 class LocalExecutor:
     """Runs instances as local process groups; implements ``service.executors.base.Executor``."""
 
-    def __init__(self, sink: EventSink, *, max_parallel: int | None = None, node: str | None = None) -> None:
+    def __init__(
+        self,
+        sink: EventSink,
+        *,
+        max_parallel: int | None = None,
+        node: str | None = None,
+        vm_idle_s: float = DEFAULT_IDLE_S,
+        vm_max: int = DEFAULT_MAX_ALIVE,
+    ) -> None:
         self._max_parallel = max_parallel or DEFAULT_MAX_PARALLEL
+        self._vm_options = ("--vm-idle-s", str(vm_idle_s), "--vm-max", str(vm_max))
         self._node = node or socket.gethostname()
         self._launched: set[InstanceKey] = set()  # launched, no InstanceExited read yet
         self._host: asyncio.subprocess.Process | None = None
@@ -104,7 +114,7 @@ class LocalExecutor:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH", "")) if p)
         self._host = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "service.executors.runner_host",
-            "--max-parallel", str(self._max_parallel), "--node", self._node,
+            "--max-parallel", str(self._max_parallel), "--node", self._node, *self._vm_options,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
         )  # fmt: skip
         self._reader = asyncio.create_task(self._read(self._host), name="runner-host-events")

@@ -21,6 +21,9 @@ from service.executors.runner_host import Host, read_frame
 from service.executors.vm_pool import VmPool, uses_vm
 from service.objectstore import ObjectStore
 from service.scheduler.launch import instances_per_vm
+from tests.service.jobspec import job, task
+from tests.support.bcsd import start_bcsd
+from tests.support.client import SignedClient
 
 pytestmark = pytest.mark.skipif(
     isolation.probe() != "" and not os.environ.get("BCS_REQUIRE_BWRAP"),
@@ -253,3 +256,23 @@ def test_a_killed_hosts_vm_folders_are_swept_before_the_first_vm(tmp_path: Path,
     done, _ = Run(tmp_path, pool)(launch_for(tmp_path, "true", 0))
     assert done.succeeded and not left.parent.exists()
     assert (tmp_path / "sandboxes" / JOB / "work" / ".vm-vm-a").is_dir()  # the live VM's is kept
+
+
+@pytest.mark.parametrize(("vm_max", "shared"), [(64, True), (0, False)])
+def test_bcsd_vm_sandbox_options_reach_the_runner_host(tmp_path: Path, vm_max: int, shared: bool) -> None:
+    """``--vm-sandbox-max``: four instances in turn on one VM slot share its sandbox's /tmp (the
+    default), and with 0 each gets a sandbox of its own, as an operator who turns them off expects."""
+    options = {"auto_cluster_max_vms": 1, "vm_sandbox_max": vm_max, "vm_sandbox_idle": 30}
+    bcsd = start_bcsd(tmp_path, isolation="bwrap", **options)
+    try:
+        with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
+            probe = "sh -c 'ls /tmp; touch /tmp/was-here-$BATCH_COMPUTE_DAG_INSTANCE_ID'"
+            job_id = client.create_job(job({"t": task(probe, count=4, logs="oss://logs/vm/")}))
+            assert client.wait_job(job_id, timeout=60)["State"] == "Finished"
+        logs = bcsd.data_dir / "oss" / "logs" / "vm"
+        listed = [(logs / f"stdout.{job_id}.t.{i}").read_text().split() for i in range(4)]
+        seen = [[name for name in names if name.startswith("was-here-")] for names in listed]
+        assert seen[0] == []  # the first instance on a fresh VM
+        assert any(seen[1:]) is shared, listed
+    finally:
+        bcsd.stop()
