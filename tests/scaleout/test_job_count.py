@@ -9,7 +9,7 @@ limit (the count is spread over the shards again at start-up).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,22 +20,19 @@ from service.store.database_url import driver_url
 from tests.service.jobspec import job, task
 from tests.support.bcsd import BcsdProcess, start_bcsd
 from tests.support.client import SignedClient
-from tests.support.postgres import PostgresCluster, PostgresUnavailable, start_postgres
+from tests.support.postgres import PostgresCluster
 
 PARKED = {"Name": "parked", "ImageId": "img-ubuntu", "InstanceType": "ecs.sn1.medium",
           "Groups": {"g": {"DesiredVMCount": 0}}}  # fmt: skip
 
 
+_databases = itertools.count()
+
+
 @pytest.fixture
-def postgres() -> Iterator[PostgresCluster]:
-    try:
-        cluster = start_postgres()
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+def database_url(postgres: PostgresCluster) -> str:
+    """A fresh database on the module's cluster (conftest ``postgres``): each test counts from 0."""
+    return postgres.create_database(f"job_count_{next(_databases)}")
 
 
 def _parked_job(bcsd: BcsdProcess) -> dict:
@@ -56,10 +53,10 @@ def _race(bcsd: BcsdProcess, body: dict, n: int) -> list[tuple[int, str]]:
         return list(pool.map(lambda _: _create(bcsd, body), range(n)))
 
 
-def test_a_create_does_not_wait_for_the_old_counter_row(tmp_path: Path, postgres: PostgresCluster) -> None:
-    with start_bcsd(tmp_path, database_url=postgres.url, max_job_count=100) as bcsd:
+def test_a_create_does_not_wait_for_the_old_counter_row(tmp_path: Path, database_url: str) -> None:
+    with start_bcsd(tmp_path, database_url=database_url, max_job_count=100) as bcsd:
         body = _parked_job(bcsd)
-        holder = create_engine(driver_url(postgres.url))
+        holder = create_engine(driver_url(database_url))
         try:
             with holder.connect() as conn:  # another session holds the row every create once locked
                 conn.execute(text("SELECT value FROM counters WHERE name = 'jobs' FOR UPDATE"))
@@ -71,8 +68,8 @@ def test_a_create_does_not_wait_for_the_old_counter_row(tmp_path: Path, postgres
             holder.dispose()
 
 
-def test_max_job_count_stays_exact_over_the_shards(tmp_path: Path, postgres: PostgresCluster) -> None:
-    with start_bcsd(tmp_path, database_url=postgres.url, max_job_count=10) as bcsd:
+def test_max_job_count_stays_exact_over_the_shards(tmp_path: Path, database_url: str) -> None:
+    with start_bcsd(tmp_path, database_url=database_url, max_job_count=10) as bcsd:
         body = _parked_job(bcsd)
         answers = _race(bcsd, body, 16)
         created = [job_id for status, job_id in answers if status == 201]
