@@ -81,6 +81,7 @@ class Scheduler:
             self._apply, self.wake, settings.lease_ttl_s,
         )  # fmt: skip
         self.ownership.executor_cancel = self._cancel
+        self.ownership.notify = self._wake_deliverer
         self.node_id = self.ownership.node_id
 
     # ------------------------------------------------------------ lifecycle
@@ -216,7 +217,11 @@ class Scheduler:
             await self.executor.cancel(key)
 
     def _notify(self, done: Applied) -> None:
-        if done.notified and self.on_notify:
+        if done.notified:
+            self._wake_deliverer()
+
+    def _wake_deliverer(self) -> None:
+        if self.on_notify:
             self.on_notify()
 
     # ------------------------------------------------------------ the loop

@@ -95,6 +95,8 @@ class Ownership:
         self.node_id = stable_node_id(data_dir) if self.enabled else node_id
         self.cancels: list[InstanceKey] = []  # attempts to cancel after the commit
         self.executor_cancel: Callable[[InstanceKey], object] | None = None  # async, set by the loop
+        self.notify: Callable[[], None] | None = None  # wakes the deliverer, set by the loop
+        self._notified = False  # a take-over queued notifications: wake the deliverer after the commit
         self._task: asyncio.Task[None] | None = None
         if self.enabled:
             leases.create_table(engine)
@@ -197,8 +199,13 @@ class Ownership:
                 self._tick(conn)
         except BaseException:
             self.state.mark_stale(self.state.end())
+            self._notified = False  # rolled back with the rest
             raise
         self.state.end()
+        if self._notified:
+            self._notified = False
+            if self.notify is not None:
+                self.notify()
 
     def _tick(self, conn: Connection) -> None:
         now = time.time()
@@ -260,9 +267,11 @@ class Ownership:
             return
         spec = JobDescription.model_validate(row.description)
         self.state.register(view, spec, version)
-        recover_lost(
+        done = recover_lost(
             conn, repo.job_instances(conn, job_id), {job_id: view}, {job_id: spec},
             self.sandbox_root, why, self.apply,
         )  # fmt: skip
+        self.cancels.extend(done.cancels)
+        self._notified = self._notified or done.notified
         leases.free_idle_vms(conn, job_id)
         self.state.settle(view)

@@ -26,10 +26,11 @@ from api import JobDescription
 from service.executors.base import InstanceKey
 from service.executors.sandbox import remove_lost
 from service.scheduler import core
+from service.scheduler.effects import Applied
 from service.store import repo
 
 #: applies a view's instructions inside the caller's transaction (the loop's ``apply``)
-Apply = Callable[[Connection, core.JobView, list[core.Instruction]], object]
+Apply = Callable[[Connection, core.JobView, list[core.Instruction]], Applied]
 
 
 def attempt_of(row: Row) -> InstanceKey:
@@ -83,13 +84,15 @@ def recover_lost(
     why: str,
     apply: Apply,
     before_cleanup: Callable[[], None] | None = None,
-) -> None:
+) -> Applied:
     """Count every Running ``rows`` attempt as lost: kill its orphan (if still ours), remove its
     sandbox (unless kept), record ``NodeLost`` and feed ``InstanceExited`` to its job's view.
 
     ``views``/``specs``: the jobs being recovered (the caller registers them afterwards or
     already did). ``before_cleanup`` runs once every orphan was signalled and before any
-    sandbox is removed (restart recovery reaps processes without a recorded pid there)."""
+    sandbox is removed (restart recovery reaps processes without a recorded pid there).
+    Returns what the caller carries out after the commit (cancels, notifications to deliver)."""
+    done = Applied()
     lost = [r for r in rows if r.state == "Running"]
     for row in lost:
         kill_orphan(row, sandbox_root)
@@ -110,4 +113,5 @@ def recover_lost(
         if view is None:
             continue
         ev = core.InstanceExited(row.task_name, row.instance_id, key.attempt, False, "NodeLost")
-        apply(conn, view, core.step(view, ev, now))
+        done.add(apply(conn, view, core.step(view, ev, now)))
+    return done

@@ -67,3 +67,33 @@ def test_take_over_counts_the_lost_attempt_and_spares_a_recycled_pid(
         unrelated.wait()
         first.engine.dispose()
         second.engine.dispose()
+
+
+def test_take_over_wakes_the_deliverer_for_the_notifications_it_queued(
+    tmp_path: Path, postgres: PostgresCluster
+) -> None:
+    """A lost attempt without retries fails its job on the node that takes it over: the
+    ``OnJobFailed`` row it queues must wake that node's deliverer, not wait for its next event."""
+    url = postgres.create_database("bcsd_takeover_notify")
+    first, second = node(tmp_path, "node1", url), node(tmp_path, "node2", url)
+    woken: list[str] = []
+    second.on_notify = lambda: woken.append("deliverer")
+    try:
+        topic = {"Topic": {"Name": "t", "Endpoint": "http://127.0.0.1:9/hook", "Events": ["OnJobFailed"]}}
+        job_id = submit(first, job({"a": task("true")}, Notification=topic))
+        _, launches, _ = first.turn([])
+        box = first.settings.sandbox_root / job_id / "a" / "0" / "0"
+        started = InstanceStarted(launches[0].key, datetime.now(UTC), "elsewhere", "127.0.0.1", str(box), 0)
+        first.turn([started])
+
+        time.sleep(TTL * 2)  # the first node stops renewing: its lease expires
+        second.ownership.tick()
+        with second.engine.connect() as conn:
+            assert repo.get_job(conn, job_id).state == "Failed"
+            queued = [row.payload["Event"] for row in repo.due_notifications(conn, time.time() + 1)]
+        assert queued == ["OnJobFailed"]
+        assert woken == ["deliverer"]
+        second.state.check()
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
