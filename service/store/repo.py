@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Insert,
     Row,
     Select,
     Table,
@@ -63,6 +64,15 @@ _SET_INSTANCE = update(instances).where(
 )
 _INSERT_TRANSITIONS = insert(transitions)
 
+
+def _insert_rows(conn: Connection, statement: Insert, rows: Sequence[dict[str, Any]]) -> None:
+    """One ``execute`` for one row (executemany's per-call setup costs more than the row), one
+    ``executemany`` for more, nothing for none (``driver_sql.insert_rows`` is its driver-SQL twin)."""
+    if len(rows) == 1:
+        conn.execute(statement, rows[0])
+    elif rows:
+        conn.execute(statement, list(rows))
+
 # ---------------------------------------------------------------- jobs
 
 
@@ -78,11 +88,8 @@ def insert_job(
         driver_sql.insert_rows(conn, fast.insert_instance, inst_rows)
         return
     conn.execute(_INSERT_JOB, job)
-    conn.execute(_INSERT_TASKS, task_rows if len(task_rows) > 1 else task_rows[0])
-    if len(inst_rows) == 1:
-        conn.execute(_INSERT_INSTANCES, inst_rows[0])
-    elif inst_rows:
-        conn.execute(_INSERT_INSTANCES, inst_rows)
+    _insert_rows(conn, _INSERT_TASKS, task_rows)
+    _insert_rows(conn, _INSERT_INSTANCES, inst_rows)
 
 
 def get_job(conn: Connection, job_id: str) -> Row | None:
@@ -266,10 +273,7 @@ def running_instances(conn: Connection) -> list[Row]:
 
 
 def log_transitions(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if len(rows) == 1:
-        conn.execute(_INSERT_TRANSITIONS, rows[0])
-    elif rows:
-        conn.execute(_INSERT_TRANSITIONS, rows)
+    _insert_rows(conn, _INSERT_TRANSITIONS, rows)
 
 
 _HISTORY = select(transitions).where(transitions.c.job_id == bindparam("w_job")).order_by(transitions.c.id)
@@ -335,8 +339,7 @@ _INSERT_GROUPS = insert(groups)
 
 def insert_cluster(conn: Connection, row: dict[str, Any], group_rows: list[dict[str, Any]]) -> None:
     conn.execute(_INSERT_CLUSTER, row)
-    if group_rows:
-        conn.execute(_INSERT_GROUPS, group_rows if len(group_rows) > 1 else group_rows[0])
+    _insert_rows(conn, _INSERT_GROUPS, group_rows)
 
 
 _GET_CLUSTER = select(clusters).where(clusters.c.id == bindparam("w_cluster"))
@@ -410,9 +413,7 @@ def cluster_vms(conn: Connection, cluster_id: str, group: str = "") -> list[Row]
 
 
 def add_vms(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
-    rows = list(rows)
-    if rows:
-        conn.execute(_INSERT_VMS, rows if len(rows) > 1 else rows[0])
+    _insert_rows(conn, _INSERT_VMS, list(rows))
 
 
 def delete_vms(conn: Connection, ids: Sequence[str]) -> None:
@@ -509,8 +510,7 @@ _SET_NOTIFICATION = update(outbox).where(outbox.c.id == bindparam("w_id"))
 
 
 def enqueue(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(_ENQUEUE, rows if len(rows) > 1 else rows[0])
+    _insert_rows(conn, _ENQUEUE, rows)
 
 
 def due_notifications(conn: Connection, now: float, limit: int = 50) -> list[Row]:
