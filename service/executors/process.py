@@ -101,21 +101,35 @@ def wait(proc: subprocess.Popen[bytes], timeout_s: float, should_stop: Callable[
             os.close(pidfd)
 
 
-def reap_orphans(sandbox_root: str) -> list[int]:
-    """Kill the process groups of instances left running under ``sandbox_root`` (e.g. after bcsd
-    was killed, or a Dask worker died). A process is ours when its cwd is inside the root, which
-    also keeps a recycled pid of some unrelated program safe. Returns the groups killed."""
-    root = os.path.realpath(sandbox_root) + os.sep
-    groups: set[int] = set()
+def working_directories(inside: str) -> dict[int, str]:
+    """pid -> cwd of the processes whose working directory is ``inside`` or below it (processes
+    gone meanwhile, or not ours to inspect, are left out): how leftovers of instances and VM
+    sandboxes are recognised, without trusting a pid alone."""
+    root = os.path.realpath(inside) + os.sep
+    found: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             cwd = os.readlink(f"/proc/{entry}/cwd")
-            pgid = os.getpgid(int(entry))
         except OSError:
             continue
-        if (cwd + os.sep).startswith(root) and pgid != os.getpgid(0):
+        if (cwd + os.sep).startswith(root):
+            found[int(entry)] = cwd
+    return found
+
+
+def reap_orphans(sandbox_root: str) -> list[int]:
+    """Kill the process groups of instances left running under ``sandbox_root`` (e.g. after bcsd
+    was killed, or a Dask worker died). A process is ours when its cwd is inside the root, which
+    also keeps a recycled pid of some unrelated program safe. Returns the groups killed."""
+    groups: set[int] = set()
+    for pid in working_directories(sandbox_root):
+        try:
+            pgid = os.getpgid(pid)
+        except OSError:
+            continue
+        if pgid != os.getpgid(0):
             groups.add(pgid)
     for pgid in sorted(groups):
         kill_group(pgid)

@@ -79,19 +79,14 @@ def sweep_stale(sandbox_root: str) -> list[Path]:
 
     A VM's agent and bwrap have their cwd in its folder, so a folder no process has its cwd in
     belongs to no live VM. Returns the folders removed."""
-    root = Path(sandbox_root)
-    folders = list(root.glob(f"*/*/{VM_FOLDER.format(vm_id='*')}"))
+    folders = list(Path(sandbox_root).glob(f"*/*/{VM_FOLDER.format(vm_id='*')}"))
     if not folders:
         return []
-    busy: set[str] = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                busy.add(os.readlink(f"/proc/{entry}/cwd"))
+    busy = [cwd + os.sep for cwd in process.working_directories(sandbox_root).values()]  # one /proc walk
     stale = []
     for folder in folders:
-        inside = os.path.realpath(folder)
-        if not any(cwd == inside or cwd.startswith(inside + os.sep) for cwd in busy):
+        inside = os.path.realpath(folder) + os.sep
+        if not any(cwd.startswith(inside) for cwd in busy):
             sb.remove(sb.Sandbox(folder), sandbox_root)
             stale.append(folder)
     return stale
