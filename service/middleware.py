@@ -99,15 +99,20 @@ class ApiGate:
         except ApiError as err:
             await _reject(send_with_id, err, rid)
             return
-        except STORE_ERRORS:  # the nonce could not be stored: retryable, as in a route (503)
-            log.warning("store refused the nonce of a request", exc_info=True)
-            await _reject(send_with_id, error("store_busy"), rid)
+        except STORE_ERRORS:
+            await _nonce_not_stored(send_with_id, rid)
             return
         limited = _limited(scope, receive, self.max_body)
         if deferred is None:
             await self.app(scope, limited, send_with_id)
             return
         await self.app(scope, limited, _settled_first(deferred, self.nonces, send_with_id, rid))
+
+
+async def _nonce_not_stored(send: Send, rid: str) -> None:
+    """The store refused the nonce (a failed commit): retryable, 503 as in a route, never a 500."""
+    log.warning("store refused the nonce of a request", exc_info=True)
+    await _reject(send, error("store_busy"), rid)
 
 
 def _settled_first(deferred: Prelude, nonces: NonceRegistry, send: Send, rid: str) -> Send:
@@ -126,9 +131,8 @@ def _settled_first(deferred: Prelude, nonces: NonceRegistry, send: Send, rid: st
                 refused = True
                 await _reject(send, err, rid)
             except STORE_ERRORS:
-                log.warning("store refused the nonce of a request", exc_info=True)
                 refused = True
-                await _reject(send, error("store_busy"), rid)
+                await _nonce_not_stored(send, rid)
         if not refused:
             await send(message)
 
