@@ -80,7 +80,7 @@ def create_auto_cluster(
     """The task's anonymous cluster: min(InstanceCount, auto_cluster_max_vms) VMs, one group."""
     now = time.time()
     cluster_id = new_cluster_id()
-    n = max(1, min(instance_count, settings.auto_cluster_max_vms))
+    n = settings.auto_cluster_vms(instance_count)
     itype = auto.instance_type
     repo.insert_cluster(
         conn,

@@ -81,6 +81,10 @@ class Settings:
     def scheme(self) -> str:
         return "https" if self.tls_cert else "http"
 
+    def auto_cluster_vms(self, instance_count: int) -> int:
+        """VMs of a task's AutoCluster: one per instance, at most ``auto_cluster_max_vms``."""
+        return max(1, min(instance_count, self.auto_cluster_max_vms))
+
     @property
     def running_limit(self) -> int:
         return self.max_running or 8 * (os.cpu_count() or 1)

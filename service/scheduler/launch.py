@@ -9,12 +9,12 @@ from service.executors.base import InstanceKey, InstanceLaunch
 
 def instances_per_vm(task: TaskDescription, settings: Settings) -> int:
     """How many of the task's instances each VM runs in turn, as far as the launch can tell: an
-    AutoCluster has min(InstanceCount, auto_cluster_max_vms) VMs (``clusters.create_auto_cluster``);
+    AutoCluster has ``settings.auto_cluster_vms(InstanceCount)`` VMs (``clusters.create_auto_cluster``);
     a named cluster's size is not known here, so InstanceCount stands for it (an upper bound)."""
     count = max(1, task.instance_count)
     if task.cluster_id:
         return count
-    return -(-count // max(1, min(count, settings.auto_cluster_max_vms)))
+    return -(-count // settings.auto_cluster_vms(count))
 
 
 def build_launch(
