@@ -33,10 +33,12 @@ MASK = "***"
 
 
 class RequestContext(logging.Filter):
-    """Stamps each record with the current request id."""
+    """Stamps each record with the current request id, unless the call named it
+    (``extra={"request_id": …}``: a line written for a request outside its task's context)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
+        if not hasattr(record, "request_id"):
+            record.request_id = REQUEST_ID.get()
         return True
 
 
