@@ -44,8 +44,9 @@ def test_bcsd_answers_each_request_in_one_write(tmp_path: Path) -> None:
 
 
 async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Answers by path: /small (Content-Length), /stream (chunked, pauses between chunks),
-    /echo (reads the body: the client waits for ``100 Continue``), /broken (fails mid-body)."""
+    """Answers by path: /small (Content-Length), /stream (chunked, pauses between chunks), /big
+    (4 MiB in chunks), /echo (reads the body: the client waits for ``100 Continue``), /broken
+    (fails mid-body)."""
     if scope["type"] != "http":
         return
     path = scope["path"]
@@ -64,6 +65,11 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         for part in (b"one,", b"two,", b"three"):
             await asyncio.sleep(0.01)
             await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    elif path == "/big":  # past the socket's buffer: uvicorn waits for it to drain between chunks
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for i in range(64):
+            await send({"type": "http.response.body", "body": bytes([i]) * 65536, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     elif path == "/broken":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
@@ -108,6 +114,12 @@ def test_a_streamed_body_arrives_whole(server: str) -> None:
     with httpx.Client(base_url=server) as client, client.stream("GET", "/stream") as r:
         assert r.headers["transfer-encoding"] == "chunked"
         assert b"".join(r.iter_bytes()) == b"one,two,three"
+
+
+def test_a_body_past_the_socket_buffer_arrives_whole_and_in_order(server: str) -> None:
+    with httpx.Client(base_url=server) as client, client.stream("GET", "/big") as r:
+        body = b"".join(r.iter_bytes())
+    assert body == b"".join(bytes([i]) * 65536 for i in range(64))
 
 
 def test_expect_continue_then_the_answer(server: str) -> None:
