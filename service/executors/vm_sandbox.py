@@ -131,12 +131,13 @@ class VmSandbox:
             os.path.abspath(sys.executable), "-I", "-S", "-c", AGENT_SOURCE, str(agent_end.fileno()),
         ]  # fmt: skip
         try:
-            proc = subprocess.Popen(
-                argv, cwd=home.workdir, env={"PATH": sb.BASE_PATH, "LANG": "C.UTF-8"},
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
-                pass_fds=(agent_end.fileno(),),
-            )  # fmt: skip
-        except OSError:
+            with jail.entering():
+                proc = subprocess.Popen(
+                    argv, cwd=home.workdir, env={"PATH": sb.BASE_PATH, "LANG": "C.UTF-8"},
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+                    pass_fds=(agent_end.fileno(),),
+                )  # fmt: skip
+        except (OSError, limits.CannotEnter):
             host_end.close()
             jail.close()
             sb.remove(home, key.sandbox_root)
