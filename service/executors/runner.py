@@ -188,6 +188,7 @@ def _start(
     env = sb.environment(launch, box)
     argv = _resolved(argv, env, box.workdir)
     full = _confined(launch, box, argv, jail)
+    needs = isolation.spawn_needs(launch.isolation)
     out, err = _prepare_streams(launch, box)
     try:
         with jail.entering():
@@ -197,6 +198,8 @@ def _start(
                 env,
                 out if out >= 0 else subprocess.DEVNULL,
                 err if err >= 0 else subprocess.DEVNULL,
+                needs.fds,
+                needs.groups,
             )
     except limits.CannotEnter as exc:
         raise _Failed("NodeLost", f"cannot start {argv[0]!r} in its limits: {exc}") from exc

@@ -130,12 +130,13 @@ class VmSandbox:
             *isolation.bwrap_argv(iso, workdir=str(home.workdir), writable=writable, hostname=key.vm_id),
             os.path.abspath(sys.executable), "-I", "-S", "-c", AGENT_SOURCE, str(agent_end.fileno()),
         ]  # fmt: skip
+        needs = isolation.spawn_needs(iso)
         try:
             with jail.entering():
                 proc = subprocess.Popen(
                     argv, cwd=home.workdir, env={"PATH": sb.BASE_PATH, "LANG": "C.UTF-8"},
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
-                    pass_fds=(agent_end.fileno(),),
+                    pass_fds=(agent_end.fileno(), *needs.fds), extra_groups=needs.groups,
                 )  # fmt: skip
         except (OSError, limits.CannotEnter):
             host_end.close()
@@ -160,11 +161,12 @@ class VmSandbox:
         self.broken = True
         with contextlib.suppress(OSError):
             self._ctl.close()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(1.0)
-        except subprocess.TimeoutExpired:
-            process.kill_group(self.proc.pid)
-            self.proc.wait()
+        # bwrap's own pid 1 shares its group and is not always killed with its launcher: when bwrap
+        # switched uid in a user namespace, the launcher may not signal it (no parent-death signal)
+        process.kill_group(self.proc.pid)
+        self.proc.wait()
         with contextlib.suppress(OSError):
             self.jail.close()
         sb.remove(self.home, self.key.sandbox_root)
