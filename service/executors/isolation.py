@@ -74,8 +74,10 @@ def bwrap_binary() -> str | None:
     return shutil.which("bwrap")
 
 
-def _system_binds() -> list[str]:
-    """Read-only system: real folders bound, the usr-merge symlinks (/bin -> usr/bin) recreated."""
+@functools.cache
+def _system_binds() -> tuple[str, ...]:
+    """Read-only system: real folders bound, the usr-merge symlinks (/bin -> usr/bin) recreated.
+    Looked at once per process: the machine's layout does not change under a running bcsd."""
     args: list[str] = []
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
@@ -85,11 +87,16 @@ def _system_binds() -> list[str]:
     args += ["--perms", "0755", "--dir", "/etc"]
     for name in ETC_ENTRIES:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    return args
+    return tuple(args)
 
 
 def interpreter_roots() -> list[str]:
     """The interpreter running us (a venv and the Python it was made from) outside /usr."""
+    return list(_interpreter_roots())
+
+
+@functools.cache
+def _interpreter_roots() -> tuple[str, ...]:
     roots: list[str] = []
     for prefix in (
         sys.prefix,
@@ -100,7 +107,7 @@ def interpreter_roots() -> list[str]:
         if real.startswith("/usr/") or real == "/usr" or real in roots:
             continue
         roots.append(real)
-    return roots
+    return tuple(roots)
 
 
 def _parents(paths: list[str]) -> list[str]:
@@ -140,7 +147,7 @@ def bwrap_argv(
     if not _as_root():
         args.append("--unshare-user")
     args += ["--die-with-parent", "--hostname", hostname]
-    args += _system_binds()
+    args += list(_system_binds())
     args += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs", "/tmp"]
     args += ["--perms", "0755", "--dir", "/var", "--symlink", "../tmp", "/var/tmp"]
     readonly = [*interpreter_roots(), *isolation.extra_ro]
