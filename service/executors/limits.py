@@ -186,15 +186,16 @@ class _Cgroups:
 
 def _go_home(home: Path) -> None:
     """Back to the process's own folder; a thread left in an instance's cgroup would be counted
-    in its limits and keep its folder from being removed, so this is tried again before it fails."""
+    in its limits and keep its folder from being removed, so this is tried again. It never raises:
+    the command it just started must stay in the runner's hands (waited for, killed, reported)."""
     for attempt in range(LEAVE_TRIES):
         try:
             _move_this_thread(home)
             return
-        except OSError:
+        except OSError as exc:
             if attempt == LEAVE_TRIES - 1:
-                log.error("a runner thread cannot leave an instance cgroup for %s", home)
-                raise
+                log.error("a runner thread cannot leave an instance cgroup for %s: %s", home, exc)
+                return
             time.sleep(0.001)
 
 

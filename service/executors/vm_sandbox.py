@@ -1,8 +1,9 @@
 """A VM sandbox: one bwrap sandbox and its cgroups that run a task's instances one after another.
 
 On BatchCompute a VM of a cluster runs instances in turn. A direct confined start costs a bwrap
-and setpriv exec plus three cgroup mkdir/rmdir (≈6–9 ms of CPU, bench/bench_executors.py), which
-is more than the work of a trivial instance. A VM sandbox pays that once: the sandbox is made
+exec and its namespaces plus three cgroup mkdir/rmdir (≈4.5 ms of CPU with the runner's part,
+≈6–9 ms before the start lost its sh and setpriv execs), which is more than the work of a
+trivial instance. A VM sandbox pays that once: the sandbox is made
 with the task folder ``<sandbox_root>/<JobId>/<TaskName>/`` bound at its own path (never the
 sandbox root: other jobs and tasks stay invisible), an agent (``vm_agent.py``) runs inside as the
 isolation user, and each instance is a message on a socket plus a fork/exec by the agent.
