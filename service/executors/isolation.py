@@ -8,10 +8,12 @@ sandbox's ``workdir/`` and ``fs/`` at the same paths as outside (so ``HOME``,
 ``/dev``, its own PID, IPC and UTS namespaces, and nothing of bcsd's data directory (database,
 credentials, other sandboxes, the object store).
 
-Who it runs as: when the runner is root, bwrap sets up the mounts as root (every source is
-reachable) and ``setpriv`` drops the command to ``Isolation.run_as`` with no groups and no new
-privileges, so outside the sandbox it is a real unprivileged uid. When the runner is not root,
-bwrap uses a user namespace and the command keeps the runner's uid, seeing only its mounts.
+Who it runs as: when the runner is root, the command is ``Isolation.run_as``, a real unprivileged
+uid outside the sandbox too, with no groups, no new privileges and no capabilities. bwrap joins a
+user namespace made once per run-as user (``userns.py``) and switches to that uid itself; where
+that namespace cannot be made, bwrap sets up the mounts as root and ``setpriv`` drops the command
+(one exec more per instance). When the runner is not root, bwrap makes a user namespace of its
+own and the command keeps the runner's uid, seeing only its mounts.
 
 The value travels in every ``InstanceLaunch``, so a Dask worker confines exactly as the local
 runner host does; the machine facts (is bwrap here, does it work) are probed where it runs.
@@ -26,6 +28,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Literal
+
+from service.executors import userns
 
 IsolationMode = Literal["bwrap", "none"]
 IsolationChoice = Literal["auto", "bwrap", "none"]
@@ -57,12 +61,23 @@ class Isolation:
     pids_max: int = 512  # processes of one instance (a fork bomb stops here)
 
 
+@dataclass(frozen=True, slots=True)
+class SpawnNeeds:
+    """What the spawn of a ``bwrap_argv`` needs besides the argv: fds it names, and ``groups``
+    ``[]`` when bwrap must start without our supplementary groups (None: we have none to drop)."""
+
+    fds: tuple[int, ...] = ()
+    groups: list[int] | None = None
+
+
 def bwrap_binary() -> str | None:
     return shutil.which("bwrap")
 
 
-def _system_binds() -> list[str]:
-    """Read-only system: real folders bound, the usr-merge symlinks (/bin -> usr/bin) recreated."""
+@functools.cache
+def _system_binds() -> tuple[str, ...]:
+    """Read-only system: real folders bound, the usr-merge symlinks (/bin -> usr/bin) recreated.
+    Looked at once per process: the machine's layout does not change under a running bcsd."""
     args: list[str] = []
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
@@ -72,11 +87,16 @@ def _system_binds() -> list[str]:
     args += ["--perms", "0755", "--dir", "/etc"]
     for name in ETC_ENTRIES:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    return args
+    return tuple(args)
 
 
 def interpreter_roots() -> list[str]:
     """The interpreter running us (a venv and the Python it was made from) outside /usr."""
+    return list(_interpreter_roots())
+
+
+@functools.cache
+def _interpreter_roots() -> tuple[str, ...]:
     roots: list[str] = []
     for prefix in (
         sys.prefix,
@@ -87,7 +107,7 @@ def interpreter_roots() -> list[str]:
         if real.startswith("/usr/") or real == "/usr" or real in roots:
             continue
         roots.append(real)
-    return roots
+    return tuple(roots)
 
 
 def _parents(paths: list[str]) -> list[str]:
@@ -118,28 +138,53 @@ def bwrap_argv(
     """
     binary = bwrap_binary() or "bwrap"
     args = [binary, "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
+    namespace = _run_as_namespace(isolation)
+    if namespace is not None:
+        uid, gid = isolation.run_as
+        args += ["--userns", str(namespace), "--uid", str(uid), "--gid", str(gid)]
     if not isolation.network:
         args.append("--unshare-net")
     if not _as_root():
         args.append("--unshare-user")
     args += ["--die-with-parent", "--hostname", hostname]
-    args += _system_binds()
+    args += list(_system_binds())
     args += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs", "/tmp"]
     args += ["--perms", "0755", "--dir", "/var", "--symlink", "../tmp", "/var/tmp"]
     readonly = [*interpreter_roots(), *isolation.extra_ro]
-    for parent in _parents([*readonly, *writable]):
+    parents = _parents([*readonly, *writable])
+    # The folders bwrap makes are the sandbox user's own when bwrap runs as that user (in a user
+    # namespace), so they are sealed: the sandbox's root is made read-only at the end (not the
+    # mounts on it), and so is a tmpfs of their own for those that would be in the private /tmp.
+    in_tmp = [p for p in parents if os.path.dirname(p) == "/tmp"]
+    for top in in_tmp:
+        args += ["--perms", "0755", "--tmpfs", top]
+    for parent in parents:
         args += ["--perms", "0755", "--dir", parent]
     for root in readonly:
         args += ["--ro-bind-try", root, root]
     for path in writable:
         args += ["--bind", path, path]
+    for sealed in [*in_tmp, "/"]:
+        args += ["--remount-ro", sealed]
     args += ["--chdir", workdir, "--setenv", "TMPDIR", "/tmp"]
-    if _as_root():
+    if _as_root() and namespace is None:
         uid, gid = isolation.run_as
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--"]
         args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs"]
     args.append("--")
     return args
+
+
+def _run_as_namespace(isolation: Isolation) -> int | None:
+    return userns.for_user(*isolation.run_as) if _as_root() else None
+
+
+def spawn_needs(isolation: Isolation) -> SpawnNeeds:
+    """See ``SpawnNeeds``; in the run-as namespace bwrap does not clear the groups it inherits."""
+    namespace = _run_as_namespace(isolation) if isolation.mode == "bwrap" else None
+    if namespace is None:
+        return SpawnNeeds()
+    return SpawnNeeds((namespace,), [] if os.getgroups() else None)
 
 
 def chown_for(isolation: Isolation, paths: list[str]) -> None:
@@ -160,9 +205,14 @@ def probe() -> str:
     binary = bwrap_binary()
     if binary is None:
         return "bwrap is not installed"
-    argv = bwrap_argv(Isolation(mode="bwrap"), workdir="/", writable=[]) + ["/bin/true"]
+    default = Isolation(mode="bwrap")
+    argv = bwrap_argv(default, workdir="/", writable=[]) + ["/bin/true"]
+    needs = spawn_needs(default)
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+            pass_fds=needs.fds, extra_groups=needs.groups,
+        )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap cannot start: {exc}"
     if done.returncode != 0:

@@ -8,9 +8,16 @@ One backend is chosen per process (the runner host, a Dask worker) and logged on
     rlimits     RLIMIT_AS for memory, RLIMIT_NPROC for processes (of the whole run-as user); no
                 CPU share and no reliable OOM report (a program sees allocation failures instead)
 
-The command joins its cgroups before it execs anything: a fixed ``sh`` script writes its own pid
-to each ``cgroup.procs`` and then execs the rest of the argv (no ``preexec_fn``, which is unsafe
-in the runner's threads). Paths reach the script as arguments, never as script text.
+How the command gets into its cgroups before it runs anything (no ``preexec_fn``, which is unsafe
+in the runner's threads):
+
+    cgroup v1   the spawning thread moves itself alone into the attempt's folders (it writes 0 to
+                each ``tasks`` file), starts the command, which is born there, and moves itself
+                back (``Confinement.entering``). No process of its own, and no whole-process
+                attach: the kernel moves the calling thread without the global threadgroup lock.
+    cgroup v2   a thread cannot leave its process's domain cgroup, so a fixed ``sh`` script writes
+                its own pid to each ``cgroup.procs`` and then execs the rest of the argv
+                (``Confinement.prefix``; paths reach the script as arguments, never as script text).
 """
 
 from __future__ import annotations
@@ -18,10 +25,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import shutil
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -38,6 +47,10 @@ GROUP_PREFIX = "bcsd-instances"
 STALE_AFTER_S = 120.0
 
 
+class CannotEnter(Exception):
+    """A thread could not move into an attempt's cgroups (it is back in its own): the node's fault."""
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """What one instance may use."""
@@ -51,9 +64,17 @@ class Limits:
 
 
 class Confinement(Protocol):
-    """The limits of one attempt: the argv prefix that enters them, then what happened."""
+    """The limits of one attempt: how a command enters them, then what happened.
+
+    A command is started as ``with jail.entering(): spawn([*jail.prefix(), *argv])``: either part
+    may do nothing on a given backend.
+    """
 
     def prefix(self) -> list[str]: ...
+
+    def entering(self) -> contextlib.AbstractContextManager[None]:
+        """While inside, a process this thread starts is born in the limits."""
+        ...
 
     def out_of_memory(self) -> bool: ...
 
@@ -90,16 +111,53 @@ def _counter(path: Path, key: str) -> int:
     return 0
 
 
+def _move_this_thread(folder: Path) -> None:
+    """Move the calling thread alone into ``folder`` (cgroup v1: 0 in ``tasks`` names the writer)."""
+    fd = os.open(folder / "tasks", os.O_WRONLY)
+    try:
+        os.write(fd, b"0")
+    finally:
+        os.close(fd)
+
+
+LEAVE_TRIES = 3
+
+
 @dataclass
 class _Cgroups:
-    """One attempt's cgroup folder in each hierarchy we use (one on v2, one per controller on v1)."""
+    """One attempt's cgroup folder in each hierarchy we use (one on v2, one per controller on v1).
+
+    ``homes`` (v1 only): this process's own folder in the hierarchy of each of ``folders``, where
+    a thread that entered them to start a command goes back to.
+    """
 
     folders: list[Path]
     oom_file: Path
     oom_key: str
+    homes: tuple[Path, ...] = ()
 
     def prefix(self) -> list[str]:
+        if self.homes:
+            return []
         return ["/bin/sh", "-c", _JOIN, "bcs-join", *[str(f / "cgroup.procs") for f in self.folders], "--"]
+
+    @contextlib.contextmanager
+    def entering(self) -> Iterator[None]:
+        """v1: this thread is in the attempt's folders while inside (the folders are in ``cpu``-last
+        order, so it runs the shortest time under the instance's CPU quota), then back home;
+        raises ``CannotEnter`` when it cannot enter (it is back home then)."""
+        entered = 0
+        try:
+            for folder in self.folders if self.homes else ():
+                try:
+                    _move_this_thread(folder)
+                except OSError as exc:
+                    raise CannotEnter(f"{folder}: {exc.strerror or exc}") from exc
+                entered += 1
+            yield
+        finally:
+            for home in reversed(self.homes[:entered]):
+                _go_home(home)
 
     def out_of_memory(self) -> bool:
         return self.oom_kills() > 0
@@ -124,6 +182,21 @@ class _Cgroups:
                     break
                 except OSError:
                     time.sleep(0.002)
+
+
+def _go_home(home: Path) -> None:
+    """Back to the process's own folder; a thread left in an instance's cgroup would be counted
+    in its limits and keep its folder from being removed, so this is tried again. It never raises:
+    the command it just started must stay in the runner's hands (waited for, killed, reported)."""
+    for attempt in range(LEAVE_TRIES):
+        try:
+            _move_this_thread(home)
+            return
+        except OSError as exc:
+            if attempt == LEAVE_TRIES - 1:
+                log.error("a runner thread cannot leave an instance cgroup for %s: %s", home, exc)
+                return
+            time.sleep(0.001)
 
 
 def _make(base: Path, name: str) -> Path:
@@ -167,17 +240,18 @@ class CgroupV1:
             _write(mem / "memory.limit_in_bytes", str(limits.memory_bytes))
             with contextlib.suppress(OSError):  # no swap accounting: memory alone is the limit
                 _write(mem / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
+            pids = _make(self.pids, name)
+            made.append(pids)
+            _write(pids / "pids.max", str(limits.pids))
             cpu = _make(self.cpu, name)
             made.append(cpu)
             _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
             _write(cpu / "cpu.cfs_quota_us", str(int(limits.cpu_cores * CPU_PERIOD_US)))
-            pids = _make(self.pids, name)
-            made.append(pids)
-            _write(pids / "pids.max", str(limits.pids))
         except OSError:
             _Cgroups(made, mem, "").close()
             raise
-        return _Cgroups(made, mem / "memory.oom_control", "oom_kill")
+        homes = (self.memory.parent, self.pids.parent, self.cpu.parent)
+        return _Cgroups(made, mem / "memory.oom_control", "oom_kill", homes)
 
 
 # ---------------------------------------------------------------- rlimits
@@ -190,6 +264,9 @@ class _Rlimited:
     def prefix(self) -> list[str]:
         prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
         return [prlimit, f"--as={self.limits.memory_bytes}", f"--nproc={self.limits.pids}", "--"]
+
+    def entering(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def out_of_memory(self) -> bool:
         return False

@@ -25,6 +25,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from service.executors import process
 from service.executors.base import (
     EventSink,
     InstanceExited,
@@ -59,6 +60,7 @@ class LocalExecutor:
         self._vm_options = ("--vm-idle-s", str(vm_idle_s), "--vm-max", str(vm_max))
         self._node = node or socket.gethostname()
         self._launched: set[InstanceKey] = set()  # launched, no InstanceExited read yet
+        self._groups: dict[InstanceKey, int] = {}  # process group of each started attempt
         self._host: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._events = OrderedDelivery(sink)
@@ -134,7 +136,10 @@ class LocalExecutor:
                 event = pickle.loads(await host.stdout.readexactly(HEADER.unpack(head)[0]))
                 if isinstance(event, InstanceExited):
                     self._launched.discard(event.key)
-                elif not isinstance(event, InstanceStarted):
+                    self._groups.pop(event.key, None)
+                elif isinstance(event, InstanceStarted):
+                    self._groups[event.key] = event.pid
+                else:
                     continue
                 self._events.put(event)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -142,6 +147,10 @@ class LocalExecutor:
         if self._host is host:
             self._host = None
             for key in list(self._launched):
+                # its sandbox may outlive the host: bwrap's pid 1 need not die with its launcher
+                group = self._groups.pop(key, 0)
+                if group > 0:
+                    process.kill_group(group)
                 self._lost(key, "the runner host exited")
 
     def _lost(self, key: InstanceKey, why: str) -> None:

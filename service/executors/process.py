@@ -30,9 +30,11 @@ class Outcome:
 
 
 def spawn(
-    argv: list[str], cwd: Path, env: dict[str, str], stdout: IO[bytes] | int, stderr: IO[bytes] | int
-) -> subprocess.Popen[bytes]:
-    """Run ``argv`` with no shell in a new session (its pid is the process-group id)."""
+    argv: list[str], cwd: Path, env: dict[str, str], stdout: IO[bytes] | int, stderr: IO[bytes] | int,
+    pass_fds: tuple[int, ...] = (), groups: list[int] | None = None,
+) -> subprocess.Popen[bytes]:  # fmt: skip
+    """Run ``argv`` with no shell in a new session (its pid is the process-group id); ``pass_fds``
+    are inherited, ``groups`` (when not None) become its supplementary groups."""
     return subprocess.Popen(
         argv,
         cwd=cwd,
@@ -42,6 +44,8 @@ def spawn(
         stderr=stderr,
         start_new_session=True,
         close_fds=True,
+        pass_fds=pass_fds,
+        extra_groups=groups,
     )
 
 

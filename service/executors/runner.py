@@ -187,15 +187,22 @@ def _start(
 ) -> subprocess.Popen[bytes]:
     env = sb.environment(launch, box)
     argv = _resolved(argv, env, box.workdir)
+    full = _confined(launch, box, argv, jail)
+    needs = isolation.spawn_needs(launch.isolation)
     out, err = _prepare_streams(launch, box)
     try:
-        return process.spawn(
-            _confined(launch, box, argv, jail),
-            box.workdir,
-            env,
-            out if out >= 0 else subprocess.DEVNULL,
-            err if err >= 0 else subprocess.DEVNULL,
-        )
+        with jail.entering():
+            return process.spawn(
+                full,
+                box.workdir,
+                env,
+                out if out >= 0 else subprocess.DEVNULL,
+                err if err >= 0 else subprocess.DEVNULL,
+                needs.fds,
+                needs.groups,
+            )
+    except limits.CannotEnter as exc:
+        raise _Failed("NodeLost", f"cannot start {argv[0]!r} in its limits: {exc}") from exc
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         raise _Failed("CommandNotFound", f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
     except OSError as exc:
@@ -305,7 +312,7 @@ def run_instance(
             raise _Failed("InstanceStopped", "stopped before the command started")
         try:
             vm = vms.lease(launch) if vms is not None else None
-        except (VmLost, OSError, ValueError) as exc:
+        except (VmLost, OSError, ValueError, limits.CannotEnter) as exc:
             raise _Failed("NodeLost", f"cannot start the VM sandbox of {launch.vm_id}: {exc}") from exc
 
         def started(pid: int) -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 
 import pytest
 
+from service.executors import isolation
 from service.executors.base import ExecutorEvent, InstanceExited, InstanceKey, InstanceLaunch, InstanceStarted
 from service.executors.local import LocalExecutor
 from service.objectstore import ObjectStore
+from tests.support.instances import instance_pids
 
 
 def make_launch(tmp_path: Path, command: str, n: int = 0, **kw: object) -> InstanceLaunch:
@@ -110,3 +114,31 @@ async def test_timeout_reported(tmp_path: Path) -> None:
     await rec.until(lambda: launch.key in rec.exited())
     await ex.close()
     assert rec.exited()[launch.key].error_code == "InstanceTimeout"
+
+
+@pytest.mark.skipif(isolation.probe() != "", reason="needs a bwrap sandbox")
+async def test_a_killed_runner_host_leaves_no_sandboxed_command_behind(tmp_path: Path) -> None:
+    """Its attempts end ``NodeLost`` and their sandboxes are killed: bwrap's pid 1 does not die
+    with its launcher when bwrap switched uid in the run-as user namespace."""
+    rec = Recorder()
+    ex = LocalExecutor(rec)
+    await ex.start()
+    launch = make_launch(tmp_path, "sleep 60", isolation=isolation.Isolation(mode="bwrap"))
+    await ex.launch(launch)
+    await rec.until(lambda: any(isinstance(e, InstanceStarted) for e in rec.events))
+    for _ in range(200):  # started = bwrap exists; the command follows once the sandbox is made
+        if instance_pids("job-local", program="sleep"):
+            break
+        await asyncio.sleep(0.05)
+    assert instance_pids("job-local", program="sleep")
+    host = ex._host
+    assert host is not None
+    os.kill(host.pid, signal.SIGKILL)
+    await rec.until(lambda: launch.key in rec.exited(), timeout=10)
+    assert rec.exited()[launch.key].error_code == "NodeLost"
+    for _ in range(100):
+        if not instance_pids("job-local", program="sleep"):
+            break
+        await asyncio.sleep(0.05)
+    assert not instance_pids("job-local", program="sleep")
+    await ex.close()
