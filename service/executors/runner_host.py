@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from service.executors import userns
 from service.executors.base import InstanceExited, InstanceKey, InstanceLaunch, InstanceStarted
 from service.executors.runner import run_instance
 from service.executors.vm_pool import DEFAULT_IDLE_S, DEFAULT_MAX_ALIVE, VmPool
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vm-idle-s", type=float, default=DEFAULT_IDLE_S, help="stop a VM sandbox idle this long")
     p.add_argument("--vm-max", type=int, default=DEFAULT_MAX_ALIVE, help="VM sandboxes alive at most")
     args = p.parse_args(argv)
+    userns.use_in_this_process()  # bcsd watches this process: see userns.use_in_this_process
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the event stream
     host = Host(out, args.max_parallel, args.node, VmPool(args.vm_idle_s, args.vm_max))

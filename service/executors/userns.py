@@ -43,6 +43,20 @@ MAP = f"{ROOT_INSIDE} 0 1\n2 2 {UID_LIMIT - 2}\n"
 READY_TIMEOUT_S = 5.0
 
 _making = threading.Lock()
+_launcher_watched = False
+
+
+def use_in_this_process() -> None:
+    """Let this process's sandboxes use the namespace: only a launcher whose death is watched.
+
+    In the namespace bwrap's pid 1 is the run-as user and its launcher root without
+    capabilities, so ``--die-with-parent`` cannot signal it across that uid switch and a sandbox
+    may outlive a killed launcher. The local runner host is watched: bcsd kills its attempts'
+    process groups when it dies, and a restart reaps what is left. A Dask worker is not, so its
+    sandboxes keep ``setpriv`` and die with it.
+    """
+    global _launcher_watched
+    _launcher_watched = True
 
 
 def usable_for(uid: int, gid: int) -> bool:
@@ -52,7 +66,7 @@ def usable_for(uid: int, gid: int) -> bool:
 
 def for_user(uid: int, gid: int) -> int | None:
     """An fd of the namespace the sandboxes of ``uid``/``gid`` join; None: use ``setpriv``."""
-    if not usable_for(uid, gid) or os.geteuid() != 0:
+    if not _launcher_watched or not usable_for(uid, gid) or os.geteuid() != 0:
         return None
     with _making:
         return _made(uid, gid)
