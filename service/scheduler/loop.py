@@ -351,6 +351,8 @@ class Scheduler:
                 for rest in views[n:]:
                     waiting.block_on_budget(rest.id)
                 break
+            if self._filed_from_memory(cached):
+                continue
             view = self.ownership.view(conn, cached.id)
             if view is None:  # another node owns the job now
                 continue
@@ -371,6 +373,30 @@ class Scheduler:
                         cluster_id = task.cluster_id or self.state.auto_cluster(view.id, task.name)
                         waiting.block_on_cluster(view.id, cluster_id)
         return launches
+
+    def _filed_from_memory(self, view: core.JobView) -> bool:
+        """File a job whose every ready task waits on a cluster this pass (or an earlier one,
+        since no VM of it was freed) found without a free VM, without touching the store.
+
+        Each job looked at costs a locking read of its lease on PostgreSQL (``Ownership.view``),
+        and a rescan (every lease poll, 4 times a second) looks at every active job: with a few
+        hundred jobs parked on a full cluster that was most of the event loop's time, between
+        the creates it should have been committing. A placement would need the lease; filing
+        does not: a view another node changed is reloaded by the poll, which touches it."""
+        if not self.ownership.enabled:
+            return False  # SQLite: the view is all there is to read, the pass below is free
+        waiting = self.state.waiting
+        blocked: list[str] = []
+        for task in core.ready_tasks(view):
+            cluster_id = task.cluster_id or self.state.auto_cluster(view.id, task.name)
+            if not cluster_id or cluster_id not in waiting.full:
+                return False
+            blocked.append(cluster_id)
+        if not blocked:
+            return False
+        for cluster_id in blocked:
+            waiting.block_on_cluster(view.id, cluster_id)
+        return True
 
     async def _launch(self, launches: list[InstanceLaunch]) -> None:
         for launch in launches:
