@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
 
+from service.store.pipeline import NO_RESULT
+
 from service.store.schema import clusters, counters, instances, jobs, nonces, tasks
 
 
@@ -102,8 +104,9 @@ def create_path(conn: Connection) -> CreatePath | None:
 
 
 def insert_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
-    """One ``execute`` for one row, one ``executemany`` for more."""
+    """One ``execute`` for one row, one ``executemany`` for more; queued in a pipeline (nothing
+    of their result is read)."""
     if len(rows) == 1:
-        conn.exec_driver_sql(statement.sql, statement.complete(rows[0]))
+        conn.exec_driver_sql(statement.sql, statement.complete(rows[0]), NO_RESULT)
     elif rows:
-        conn.exec_driver_sql(statement.sql, [statement.complete(row) for row in rows])
+        conn.exec_driver_sql(statement.sql, [statement.complete(row) for row in rows], NO_RESULT)

@@ -32,6 +32,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection
 
 from api.errors import ApiError
+from service.store.pipeline import NO_RESULT, pipelined
 
 log = logging.getLogger("bcsd.store")
 
@@ -105,7 +106,7 @@ class CommitGroup:
         if not batch:
             return
         try:
-            with self._transaction() as conn:
+            with self._transaction() as conn, pipelined(conn):
                 for item in batch:
                     item.outcome.append(_write_alone(conn, item))
         except Exception as failed:  # the commit (or a write) failed: nothing of the flush is stored
@@ -142,14 +143,14 @@ def _write_alone(conn: Connection, item: _Write[R, Any]) -> R | ApiError:
             item.prelude.step(conn)
     except ApiError as refused:
         return refused
-    conn.exec_driver_sql(_SAVEPOINT)
+    conn.exec_driver_sql(_SAVEPOINT, None, NO_RESULT)
     try:
         result = item.write(conn)
     except ApiError as refused:
-        conn.exec_driver_sql(_ROLLBACK_TO)
-        conn.exec_driver_sql(_RELEASE)
+        conn.exec_driver_sql(_ROLLBACK_TO, None, NO_RESULT)
+        conn.exec_driver_sql(_RELEASE, None, NO_RESULT)
         return refused
-    conn.exec_driver_sql(_RELEASE)
+    conn.exec_driver_sql(_RELEASE, None, NO_RESULT)
     return result
 
 

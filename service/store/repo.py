@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from api.states import ACTIVE_STATES, RUN_STATES
-from service.store import driver_sql, job_count
+from service.store import driver_sql, job_count, pipeline
 from service.store.schema import (
     clusters,
     groups,
@@ -356,6 +356,25 @@ def cluster_state(conn: Connection, cluster_id: str) -> Row | None:
     if fast is not None:
         return conn.exec_driver_sql(fast.cluster_state, {"id": cluster_id}).first()
     return conn.execute(_CLUSTER_STATE, {"w_cluster": cluster_id}).first()
+
+
+class _ReadNow:
+    """A read already made, for dialects without driver SQL (the ``LaterRead`` shape)."""
+
+    def __init__(self, row: Row | None) -> None:
+        self._row = row
+
+    def first(self) -> Row | None:
+        return self._row
+
+
+def cluster_state_later(conn: Connection, cluster_id: str) -> pipeline.LaterRead | _ReadNow:
+    """``cluster_state`` sent now, its ``(kind, state)`` (None: unknown) read by ``.first()``:
+    on PostgreSQL the next synced statement brings it back with its own result."""
+    fast = driver_sql.create_path(conn)
+    if fast is not None:
+        return pipeline.read_later(conn, fast.cluster_state, {"id": cluster_id})
+    return _ReadNow(cluster_state(conn, cluster_id))
 
 
 def list_clusters(conn: Connection, marker: str, limit: int) -> tuple[list[Row], str]:
