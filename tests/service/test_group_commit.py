@@ -24,7 +24,7 @@ from api.signing import sign_headers
 from service.store import repo
 from service.store.engine import open_engine
 from service.store.group_commit import CommitGroup
-from service.store.schema import nonces
+from service.store.schema import jobs, nonces
 from tests.service.jobspec import job, task
 from tests.support.bcsd import start_bcsd
 from tests.support.client import SignedClient
@@ -123,6 +123,50 @@ def test_a_write_refused_after_writing_leaves_nothing_and_the_flush_commits(stor
     with store.connect() as conn:
         stored = set(conn.execute(select(nonces.c.nonce)).scalars())
     assert stored == {"before", "after", "last"}, "the refused write's row was taken back alone"
+
+
+def _job_row(job_id: str) -> dict[str, object]:
+    return {"id": job_id, "seq": 1, "name": job_id, "owner_id": 1, "priority": 0, "state": "Waiting",
+            "description": {}, "spec_hash": "", "auto_release": False, "fail_on_instance_fail": False,
+            "creation_time": 0.0}  # fmt: skip
+
+
+def test_queued_inserts_of_a_refused_write_are_taken_back_alone(store: Engine) -> None:
+    """On PostgreSQL a flush runs in pipeline mode (``store.pipeline``): the create path's
+    INSERTs and the savepoints only queue, sent with the next statement whose result is read.
+    A write that refuses after queueing its rows, and after a read that must already see them,
+    still loses exactly its own rows; the writes around it commit theirs. (SQLite runs the same
+    writes one statement at a time.)"""
+    pipelined: list[bool] = []
+
+    def create(job_id: str, refuse: bool = False) -> Callable[[Connection], str]:
+        def write(conn: Connection) -> str:
+            if conn.dialect.name == "postgresql":
+                pipelined.append(bool(conn.connection.driver_connection.pgconn.pipeline_status))
+            repo.insert_job(conn, _job_row(job_id), [], [])
+            if refuse:
+                seen = repo.get_job(conn, job_id)  # a read: the queued INSERT went first
+                assert seen is not None and seen.id == job_id
+                raise error("not_found")
+            return job_id
+
+        return write
+
+    async def flush_of_four() -> list[object]:
+        commits = CommitGroup(store.begin)
+        writes = [create("job-before"), create("job-refused", refuse=True), create("job-after"), create("job-last")]
+        answers = await asyncio.gather(*(commits.run(w) for w in writes), return_exceptions=True)
+        assert commits.flushes == 1, "the four writes shared one commit"
+        return answers
+
+    answers = asyncio.run(flush_of_four())
+    assert answers[0] == "job-before" and answers[2:] == ["job-after", "job-last"]
+    assert isinstance(answers[1], ApiError) and answers[1].code == "InvalidResource.NotFound"
+    if store.dialect.name == "postgresql":
+        assert pipelined == [True] * 4, "every write of the flush ran in pipeline mode"
+    with store.connect() as conn:
+        stored = set(conn.execute(select(jobs.c.id)).scalars())
+    assert stored == {"job-before", "job-after", "job-last"}, "the refused write's rows were taken back alone"
 
 
 def test_a_flush_that_fails_stores_nothing_of_its_writes(store: Engine) -> None:
