@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Table
 
 from service.store.pipeline import NO_RESULT
-
 from service.store.schema import clusters, counters, instances, jobs, nonces, tasks
 
 

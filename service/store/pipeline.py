@@ -33,7 +33,9 @@ def install(engine: Engine) -> None:
     """Sync the pipeline after every statement not marked :data:`NO_RESULT` (PostgreSQL only)."""
 
     @event.listens_for(engine, "after_cursor_execute")
-    def _sync_unless_unread(conn: Connection, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
+    def _sync_unless_unread(
+        conn: Connection, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool
+    ) -> None:
         pipeline = conn.info.get(_PIPELINE)
         if pipeline is not None and not context.execution_options.get("bcsd_no_result"):
             pipeline.sync()

@@ -73,6 +73,7 @@ def _insert_rows(conn: Connection, statement: Insert, rows: Sequence[dict[str, A
     elif rows:
         conn.execute(statement, list(rows))
 
+
 # ---------------------------------------------------------------- jobs
 
 

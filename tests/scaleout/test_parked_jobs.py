@@ -26,7 +26,9 @@ from tests.support.postgres import PostgresCluster
 PARKED = {"Name": "parked", "ImageId": "img-ubuntu", "InstanceType": "ecs.sn1.medium",
           "Groups": {"g": {"DesiredVMCount": 0}}}  # fmt: skip
 #: a logged lease lock and the parameters PostgreSQL logs on the next line
-LEASE_LOCK = re.compile(r"FROM job_leases\s+WHERE job_leases\.job_id = \$1[^\n]*FOR UPDATE\s*\n[^\n]*\$1 = '([^']+)'")
+LEASE_LOCK = re.compile(
+    r"FROM job_leases\s+WHERE job_leases\.job_id = \$1[^\n]*FOR UPDATE\s*\n[^\n]*\$1 = '([^']+)'"
+)
 
 
 def _locked_leases(log: Path, start: int) -> list[str]:
@@ -34,13 +36,18 @@ def _locked_leases(log: Path, start: int) -> list[str]:
     return LEASE_LOCK.findall(log.read_bytes()[start:].decode(errors="replace"))
 
 
-def test_a_rescan_locks_only_the_first_job_parked_on_a_full_cluster(tmp_path: Path, postgres: PostgresCluster) -> None:
+def test_a_rescan_locks_only_the_first_job_parked_on_a_full_cluster(
+    tmp_path: Path, postgres: PostgresCluster
+) -> None:
     url = postgres.create_database("parked_jobs")
     database = url.rsplit("/", 1)[1]
     with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{database}" SET log_statement = \'all\'')
+        admin.execute(f"ALTER DATABASE \"{database}\" SET log_statement = 'all'")
     log = postgres.root / "server.log"
-    with start_bcsd(tmp_path, database_url=url) as bcsd, SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
+    with (
+        start_bcsd(tmp_path, database_url=url) as bcsd,
+        SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client,
+    ):
         r = client.post("/clusters", PARKED)
         assert r.status_code == 201, r.text
         body = job({"a": task("true", cluster_id=r.json()["Id"])})

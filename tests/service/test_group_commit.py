@@ -154,7 +154,12 @@ def test_queued_inserts_of_a_refused_write_are_taken_back_alone(store: Engine) -
 
     async def flush_of_four() -> list[object]:
         commits = CommitGroup(store.begin)
-        writes = [create("job-before"), create("job-refused", refuse=True), create("job-after"), create("job-last")]
+        writes = [
+            create("job-before"),
+            create("job-refused", refuse=True),
+            create("job-after"),
+            create("job-last"),
+        ]
         answers = await asyncio.gather(*(commits.run(w) for w in writes), return_exceptions=True)
         assert commits.flushes == 1, "the four writes shared one commit"
         return answers
