@@ -63,4 +63,3 @@ def announce(fd: int, url: str) -> None:
     data = json.dumps({"pid": os.getpid(), "url": url}).encode()
     os.ftruncate(fd, 0)
     os.pwrite(fd, data, 0)
-

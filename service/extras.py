@@ -21,12 +21,24 @@ class Extra:
 
 EXTRAS: tuple[Extra, ...] = (
     Extra("dask", "distributed", "--executor dask", lambda s: s.executor == "dask"),
-    Extra("postgres", "psycopg", "a postgresql:// --database-url",
-          lambda s: s.database_url.startswith(("postgresql", "postgres:"))),  # fmt: skip
-    Extra("s3", "s3fs", '--object-store {"protocol": "s3", …}',
-          lambda s: s.object_store.get("protocol") in ("s3", "s3a")),  # fmt: skip
-    Extra("oss", "ossfs", '--object-store {"protocol": "oss", …}',
-          lambda s: s.object_store.get("protocol") == "oss"),  # fmt: skip
+    Extra(
+        "postgres",
+        "psycopg",
+        "a postgresql:// --database-url",
+        lambda s: s.database_url.startswith(("postgresql", "postgres:")),
+    ),  # fmt: skip
+    Extra(
+        "s3",
+        "s3fs",
+        '--object-store {"protocol": "s3", …}',
+        lambda s: s.object_store.get("protocol") in ("s3", "s3a"),
+    ),  # fmt: skip
+    Extra(
+        "oss",
+        "ossfs",
+        '--object-store {"protocol": "oss", …}',
+        lambda s: s.object_store.get("protocol") == "oss",
+    ),  # fmt: skip
 )
 
 

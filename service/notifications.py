@@ -67,8 +67,14 @@ def enqueue_job_events(conn: Connection, spec: JobDescription | None, view: Any,
         if user_data := (topic.model_extra or {}).get("UserData"):  # not an API key: kept as sent
             payload["UserData"] = user_data
         rows.append(
-            {"endpoint": endpoint, "payload": payload, "attempts": 0, "next_at": now, "queued_at": now,
-             "state": "pending"}
+            {
+                "endpoint": endpoint,
+                "payload": payload,
+                "attempts": 0,
+                "next_at": now,
+                "queued_at": now,
+                "state": "pending",
+            }
         )
     repo.enqueue(conn, rows)
     return True

@@ -59,7 +59,7 @@ def parse_oss_path(url: str) -> ObjectPath:
     """Split ``oss://bucket/key``, refusing anything that could escape the store's root."""
     if not isinstance(url, str) or not url.startswith(SCHEME):
         raise ObjectStoreError(f"not an oss:// path: {url!r}")
-    rest = url[len(SCHEME):]
+    rest = url[len(SCHEME) :]
     bucket, _, key = rest.partition("/")
     if not bucket or bucket in (".", "..") or "\\" in bucket:
         raise ObjectStoreError(f"invalid bucket in {url!r}")
@@ -113,7 +113,7 @@ class ObjectStore:
 
     @classmethod
     def from_config(cls, cfg: dict[str, str]) -> ObjectStore:
-        options = {k[len("option."):]: v for k, v in cfg.items() if k.startswith("option.")}
+        options = {k[len("option.") :]: v for k, v in cfg.items() if k.startswith("option.")}
         return cls(cfg.get("protocol", "file"), cfg.get("root", ""), options)
 
     # ---- plumbing -----------------------------------------------------------------------------
@@ -151,7 +151,7 @@ class ObjectStore:
         return f"{p.bucket}/{key}" if key else p.bucket
 
     def _relative(self, native: str, base_native: str) -> str:
-        return native[len(base_native):].lstrip("/")
+        return native[len(base_native) :].lstrip("/")
 
     def _wrap(self, what: str, url: str, exc: Exception) -> ObjectStoreError:
         if isinstance(exc, ObjectStoreError):
@@ -277,7 +277,7 @@ class ObjectStore:
         written = []
         dest.mkdir(parents=True, exist_ok=True)
         for obj in objects:
-            relative = parse_oss_path(obj).key[len(base.key):]
+            relative = parse_oss_path(obj).key[len(base.key) :]
             target = dest / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             try:

@@ -90,10 +90,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("--database-url", "", "SQLAlchemy URL, e.g. postgresql://…; '' = sqlite:///DATA_DIR/bcsd.db"),
     Option("--executor", "local", "where instances run", choices=("local", "dask")),
     Option("--dask-scheduler", "", "tcp://HOST:PORT of the Dask scheduler (--executor dask)"),
-    Option("--dask-unschedulable-timeout", "300", "seconds an instance may wait for a Dask worker offering "
-           "its resources before it fails with Unschedulable", float),  # fmt: skip
-    Option("--object-store", "{}", 'JSON fsspec options for oss://, e.g. {"protocol": "s3", …}; '
-           "{} = DATA_DIR/oss", json_object),  # fmt: skip
+    Option(
+        "--dask-unschedulable-timeout",
+        "300",
+        "seconds an instance may wait for a Dask worker offering "
+        "its resources before it fails with Unschedulable",
+        float,
+    ),  # fmt: skip
+    Option(
+        "--object-store",
+        "{}",
+        'JSON fsspec options for oss://, e.g. {"protocol": "s3", …}; {} = DATA_DIR/oss',
+        json_object,
+    ),  # fmt: skip
     Option("--max-running", "0", "instances running at once on this node (0 = 8 x CPUs)", int),
     Option("--auto-cluster-max-vms", "64", "VMs of one AutoCluster", int),
     Option("--max-job-count", str(_q.max_job_count), "quota: jobs stored", int),
@@ -103,30 +112,76 @@ OPTIONS: tuple[Option, ...] = (
     Option("--max-body-bytes", str(256 * 1024), "larger request bodies get 413 RequestBodyTooLarge", int),
     Option("--notify-retries", "5", "delivery attempts of one notification", int),
     Option("--notify-backoff", "0.5", "seconds before the first retry (doubling after each)", float),
-    Option("--log-level", "INFO", "lowest level logged", str.upper,
-           choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),  # fmt: skip
-    Option("--log-format", "text", "text lines, or one JSON object a line for log shippers",
-           choices=("text", "json")),  # fmt: skip
-    Option("--lease-ttl", "10", "seconds before another node on the same PostgreSQL takes over a silent "
-           "node's jobs", float),  # fmt: skip
-    Option("--isolation", "auto", "how instances are confined: bwrap sandbox, or none (unconfined); "
-           "auto = bwrap when it works here, else none with a warning",
-           choices=("auto", "bwrap", "none")),  # fmt: skip
-    Option("--isolation-user", "nobody", "USER or UID[:GID] instances run as when bcsd runs as root",
-           run_as),  # fmt: skip
-    Option("--isolation-network", "on", "off gives sandboxed instances only a loopback interface",
-           choices=("on", "off")),  # fmt: skip
-    Option("--isolation-ro-path", "", "another host folder instances see read-only (repeatable; env: "
-           "':'-separated)", repeat=True, metavar="PATH"),  # fmt: skip
-    Option("--isolation-rw-path", "", "a shared folder every instance may write (repeatable; env: "
-           "':'-separated)", repeat=True, metavar="PATH"),  # fmt: skip
+    Option(
+        "--log-level",
+        "INFO",
+        "lowest level logged",
+        str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+    ),  # fmt: skip
+    Option(
+        "--log-format",
+        "text",
+        "text lines, or one JSON object a line for log shippers",
+        choices=("text", "json"),
+    ),  # fmt: skip
+    Option(
+        "--lease-ttl",
+        "10",
+        "seconds before another node on the same PostgreSQL takes over a silent node's jobs",
+        float,
+    ),  # fmt: skip
+    Option(
+        "--isolation",
+        "auto",
+        "how instances are confined: bwrap sandbox, or none (unconfined); "
+        "auto = bwrap when it works here, else none with a warning",
+        choices=("auto", "bwrap", "none"),
+    ),  # fmt: skip
+    Option(
+        "--isolation-user", "nobody", "USER or UID[:GID] instances run as when bcsd runs as root", run_as
+    ),  # fmt: skip
+    Option(
+        "--isolation-network",
+        "on",
+        "off gives sandboxed instances only a loopback interface",
+        choices=("on", "off"),
+    ),  # fmt: skip
+    Option(
+        "--isolation-ro-path",
+        "",
+        "another host folder instances see read-only (repeatable; env: ':'-separated)",
+        repeat=True,
+        metavar="PATH",
+    ),  # fmt: skip
+    Option(
+        "--isolation-rw-path",
+        "",
+        "a shared folder every instance may write (repeatable; env: ':'-separated)",
+        repeat=True,
+        metavar="PATH",
+    ),  # fmt: skip
     Option("--instance-pids-max", "512", "processes one instance may have at once", int),
-    Option("--vm-sandbox-idle", "2", "seconds a VM sandbox (bwrap + agent kept for a task's next "
-           "instances on one VM slot) lives without work", float),  # fmt: skip
-    Option("--vm-sandbox-max", "64", "VM sandboxes alive at once on this node (0 = every instance "
-           "gets its own sandbox)", int),  # fmt: skip
-    Option("--validate", "0", "check the scheduler's run-state invariants after every turn and exit "
-           "(status 70) on the first broken one; slower, the test suite runs with it", switch),  # fmt: skip
+    Option(
+        "--vm-sandbox-idle",
+        "2",
+        "seconds a VM sandbox (bwrap + agent kept for a task's next "
+        "instances on one VM slot) lives without work",
+        float,
+    ),  # fmt: skip
+    Option(
+        "--vm-sandbox-max",
+        "64",
+        "VM sandboxes alive at once on this node (0 = every instance gets its own sandbox)",
+        int,
+    ),  # fmt: skip
+    Option(
+        "--validate",
+        "0",
+        "check the scheduler's run-state invariants after every turn and exit "
+        "(status 70) on the first broken one; slower, the test suite runs with it",
+        switch,
+    ),  # fmt: skip
 )
 
 

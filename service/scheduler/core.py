@@ -186,9 +186,7 @@ def _job(view: JobView, to: Phase, cause: str, now: float, out: list[Instruction
     view.state = to
 
 
-def _task(
-    view: JobView, task: TaskView, to: Phase, cause: str, now: float, out: list[Instruction]
-) -> None:
+def _task(view: JobView, task: TaskView, to: Phase, cause: str, now: float, out: list[Instruction]) -> None:
     if task.state == to:
         return
     transition_name("Task", task.state, to, f"{view.id}.{task.name}")

@@ -11,14 +11,16 @@ as outside a pipeline and a reader never sees an empty result. A server error in
 statement surfaces at the next sync, inside the same flush: the flush fails as a whole, as it
 did when the statement failed at once (writes refuse with ``ApiError``, never with a server
 error). :func:`read_later` sends a read whose result is fetched when first needed, so two
-independent reads share one round trip.
+independent reads share one round trip; :func:`check_after_sync` runs a check of such a read
+right after the next synced statement (a signed CreateJob's nonce verdict rides with its count
+claim instead of a round trip of its own).
 
 SQLite has no pipeline: everything here runs each statement at once there, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,6 +29,7 @@ from sqlalchemy import Connection, Engine, event
 #: execution options of a statement whose result (rows, rowcount) nobody reads
 NO_RESULT: Mapping[str, Any] = {"bcsd_no_result": True}
 _PIPELINE = "bcsd_pipeline"
+_CHECKS = "bcsd_pipeline_checks"
 
 
 def install(engine: Engine) -> None:
@@ -39,6 +42,7 @@ def install(engine: Engine) -> None:
         pipeline = conn.info.get(_PIPELINE)
         if pipeline is not None and not context.execution_options.get("bcsd_no_result"):
             pipeline.sync()
+            settle_checks(conn)  # raised from this statement: its caller's write refuses
 
 
 @contextmanager
@@ -56,6 +60,24 @@ def pipelined(conn: Connection) -> Iterator[None]:
             yield
         finally:
             conn.info.pop(_PIPELINE, None)
+            conn.info.pop(_CHECKS, None)
+
+
+def check_after_sync(conn: Connection, check: Callable[[], None]) -> None:
+    """Run ``check`` (which reads results sent before it and may raise) once those results are
+    there: in a pipeline, right after the next synced statement, or at :func:`settle_checks`;
+    elsewhere at once."""
+    if _PIPELINE in conn.info:
+        conn.info.setdefault(_CHECKS, []).append(check)
+    else:
+        check()
+
+
+def settle_checks(conn: Connection) -> None:
+    """Run the checks still waiting for a sync now (their reads fetch what they need)."""
+    checks = conn.info.pop(_CHECKS, None)
+    for check in checks or ():
+        check()
 
 
 class LaterRead:
@@ -64,18 +86,24 @@ class LaterRead:
 
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
+        self._row: Any = None
 
     def first(self) -> Any:
-        try:
-            return self._cursor.fetchone()
-        finally:
-            self._cursor.close()
+        if self._cursor is not None:
+            try:
+                self._row = self._cursor.fetchone()
+            finally:
+                self._cursor.close()
+                self._cursor = None
+        return self._row
 
 
 def read_later(conn: Connection, sql: str, params: Mapping[str, Any]) -> LaterRead:
-    """Send a read (driver SQL in the driver's parameter style) on ``conn``'s transaction, to be
-    read later. On the driver's own cursor: no SQLAlchemy result is made (and no cursor events
-    fire: only reads go this way, the commit faults watch writes)."""
+    """Send a statement that returns rows (driver SQL in the driver's parameter style) on
+    ``conn``'s transaction, to be read later. On the driver's own cursor: no SQLAlchemy result
+    is made; the engine's ``before_cursor_execute`` listeners still see it (``store.faults``)."""
     cursor = conn.connection.cursor()
+    for listener in conn.dispatch.before_cursor_execute:
+        listener(conn, cursor, sql, params, None, False)
     cursor.execute(sql, params)
     return LaterRead(cursor)

@@ -9,7 +9,7 @@ An UPDATE executed with a values dict sets exactly the keys given (compiled once
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -315,20 +315,28 @@ def claim_nonce(conn: Connection, nonce: str, expires: float, sweep_before: floa
     ``sweep_before`` first deletes rows expired by then; callers pass it rarely (once a minute)
     so the hot path is a single INSERT against the primary key.
     """
+    return claim_nonce_later(conn, nonce, expires, sweep_before)()
+
+
+def claim_nonce_later(
+    conn: Connection, nonce: str, expires: float, sweep_before: float | None = None
+) -> Callable[[], bool]:
+    """``claim_nonce`` sent now, its answer read by the returned call: in a flush's pipeline on
+    PostgreSQL it comes back with the next statement read (``store.pipeline``)."""
     if sweep_before is not None:
         conn.execute(delete(nonces).where(nonces.c.expires < sweep_before))
     fast = driver_sql.create_path(conn)
     if fast is not None:
         # INSERT … ON CONFLICT DO NOTHING RETURNING: no savepoint; a replay returns no row.
         # (Not rowcount: psycopg's is not 1 for an inserted row here, so every nonce looked used.)
-        claimed = conn.exec_driver_sql(fast.claim_nonce, {"nonce": nonce, "expires": expires})
-        return claimed.first() is not None
+        sent = pipeline.read_later(conn, fast.claim_nonce, {"nonce": nonce, "expires": expires})
+        return lambda: sent.first() is not None
     try:
         with conn.begin_nested():
             conn.execute(insert(nonces).values(nonce=nonce, expires=expires))
     except IntegrityError:
-        return False
-    return True
+        return lambda: False
+    return lambda: True
 
 
 # ---------------------------------------------------------------- clusters, groups, VMs

@@ -23,7 +23,7 @@ from api.errors import ApiError, error
 from api.signing import sign_headers
 from service.store import repo
 from service.store.engine import open_engine
-from service.store.group_commit import CommitGroup
+from service.store.group_commit import CommitGroup, precede_next_write
 from service.store.schema import jobs, nonces
 from tests.service.jobspec import job, task
 from tests.support.bcsd import start_bcsd
@@ -172,6 +172,55 @@ def test_queued_inserts_of_a_refused_write_are_taken_back_alone(store: Engine) -
     with store.connect() as conn:
         stored = set(conn.execute(select(jobs.c.id)).scalars())
     assert stored == {"job-before", "job-after", "job-last"}, "the refused write's rows were taken back alone"
+
+
+def test_a_used_nonce_refuses_its_write_alone_whenever_its_verdict_comes(store: Engine) -> None:
+    """A request's nonce claim (a ``Prelude``) sends its INSERT and gives its verdict later: at
+    once on SQLite, on PostgreSQL with the write's first read (one round trip for both). A used
+    nonce refuses its write either way, and only its write: its queued rows are taken back, the
+    writes around it commit, every nonce of the flush stays spent."""
+    with store.begin() as conn:
+        assert repo.claim_nonce(conn, "nonce-used", expires=2e9)
+
+    def claim(nonce: str) -> Callable[[Connection], Callable[[], None]]:
+        def step(conn: Connection) -> Callable[[], None]:
+            claimed = repo.claim_nonce_later(conn, nonce, expires=2e9)
+
+            def verdict() -> None:
+                if not claimed():
+                    raise error("nonce_used")
+
+            return verdict
+
+        return step
+
+    def create(job_id: str) -> Callable[[Connection], str]:
+        def write(conn: Connection) -> str:
+            repo.insert_job(conn, _job_row(job_id), [], [])
+            assert repo.get_job(conn, job_id) is not None  # the write's first read
+            return job_id
+
+        return write
+
+    async def flush_of_three() -> list[object]:
+        commits = CommitGroup(store.begin)
+
+        async def request(job_id: str, nonce: str) -> str:
+            precede_next_write(claim(nonce))
+            return await commits.run(create(job_id))
+
+        sent = [("job-a", "nonce-a"), ("job-b", "nonce-used"), ("job-c", "nonce-c")]
+        answers = await asyncio.gather(*(request(*item) for item in sent), return_exceptions=True)
+        assert commits.flushes == 1, "the three writes shared one commit"
+        return answers
+
+    answers = asyncio.run(flush_of_three())
+    assert answers[0] == "job-a" and answers[2] == "job-c"
+    assert isinstance(answers[1], ApiError) and answers[1].code == "SignatureNonceUsed", answers[1]
+    with store.connect() as conn:
+        assert set(conn.execute(select(jobs.c.id)).scalars()) == {"job-a", "job-c"}
+        spent = set(conn.execute(select(nonces.c.nonce)).scalars())
+    assert spent == {"nonce-a", "nonce-used", "nonce-c"}
 
 
 def test_a_flush_that_fails_stores_nothing_of_its_writes(store: Engine) -> None:
