@@ -5,6 +5,7 @@ front; the routes; one error renderer (``service.http_errors``)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -72,7 +73,7 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     observe_turns(scheduler, metrics.turns)
     metrics.registry.register(SchedulerFigures(scheduler))
     metrics.registry.register(StoreFigures(engine, scheduler.node_id, scheduler.ownership.enabled))
-    commits = CommitGroup(scheduler.transaction)
+    commits = CommitGroup(functools.partial(scheduler.transaction, pipelined=True))
     metrics.registry.register(CommitFigures(commits))
     rt = Runtime(settings, engine, scheduler, deliverer, metrics, commits)
 

@@ -49,6 +49,7 @@ from service.scheduler.runstate import InvariantBroken, RunState
 from service.scheduler.views import load_view
 from service.store import repo
 from service.store.engine import STORE_ERRORS
+from service.store.pipeline import pipelined_transaction
 
 log = logging.getLogger("bcsd.scheduler")
 
@@ -126,12 +127,14 @@ class Scheduler:
     # ------------------------------------------------------------ transactions
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, pipelined: bool = False) -> Iterator[Connection]:
         """One store transaction whose memory changes share its fate: when it does not commit,
-        the jobs it touched are dropped and reloaded from the store by the next turn."""
+        the jobs it touched are dropped and reloaded from the store by the next turn.
+        ``pipelined``: in psycopg pipeline mode on PostgreSQL, COMMIT included (``store.pipeline``;
+        the group commit's flushes)."""
         self.state.begin()
         try:
-            with self.engine.begin() as conn:
+            with pipelined_transaction(self.engine) if pipelined else self.engine.begin() as conn:
                 yield conn
         except BaseException:
             dropped = self.state.end()

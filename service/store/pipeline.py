@@ -47,9 +47,10 @@ def install(engine: Engine) -> None:
 
 @contextmanager
 def pipelined(conn: Connection) -> Iterator[None]:
-    """Run the block's statements in pipeline mode on PostgreSQL (a no-op elsewhere). Leaving
-    it sends and checks everything queued, so a commit after it commits only what succeeded."""
-    if conn.dialect.name != "postgresql":
+    """Run the block's statements in pipeline mode on PostgreSQL (a no-op elsewhere, and inside
+    :func:`pipelined_transaction`). Leaving it sends and checks everything queued, so a commit
+    after it commits only what succeeded."""
+    if conn.dialect.name != "postgresql" or _PIPELINE in conn.info:
         yield
         return
     driver = conn.connection.driver_connection
@@ -61,6 +62,20 @@ def pipelined(conn: Connection) -> Iterator[None]:
         finally:
             conn.info.pop(_PIPELINE, None)
             conn.info.pop(_CHECKS, None)
+
+
+@contextmanager
+def pipelined_transaction(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()`` whose COMMIT is pipelined too (PostgreSQL): the statements still
+    queued and the COMMIT go in one round trip, and the commit reports any error among them
+    (nothing is committed then). A commit fault (``store.faults``) is queued before the COMMIT
+    and aborts it the same way. Elsewhere plain ``engine.begin()``."""
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn, pipelined(conn), conn.begin():
+        yield conn
 
 
 def check_after_sync(conn: Connection, check: Callable[[], None]) -> None:
