@@ -34,12 +34,14 @@ def _ping_when_idle(engine: Engine) -> None:
     """Ping a pooled connection before use only when it sat idle (``PING_AFTER_IDLE_S``), not
     at every checkout as ``pool_pre_ping`` does: each flush and scheduler turn takes one, so a
     ping was a round trip per CreateJob, 17 % of the event loop's time with one client. A
-    connection dropped while idle (server restarted, network cut) is replaced before use; one
-    that drops while busy fails its transaction, which the pool then invalidates with every
-    connection opened before it (the flush answers 503, a turn is retried)."""
+    connection idle for longer is pinged and replaced when the server dropped it; one used in
+    the last second is taken as alive: if the server dropped it meanwhile (a restart), the
+    transaction on it fails as a store error (a flush answers 503, a turn or lease poll is
+    retried) and the pool then replaces every connection opened before that failure."""
 
+    @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")
-    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:  # a new connection needs no ping
         record.info[_CHECKED_IN] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
