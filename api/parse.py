@@ -74,6 +74,24 @@ def _string_ok(s: str) -> bool:
     return True
 
 
+#: where a value sits: (where its parent sits, its key or index), ``None`` for the body itself;
+#: the printable path is only built for a value that is refused
+_Where = tuple["_Where", str | int] | None
+
+
+def _path(where: _Where) -> str:
+    """The property path of ``where`` (``Tasks.a.0``), as the API names it in errors."""
+    steps: list[str | int] = []
+    while where is not None:
+        where, step = where
+        steps.append(step)
+    path = ""
+    for step in reversed(steps):
+        shown = _show(step) if isinstance(step, str) else str(step)
+        path = f"{path}.{shown}" if path else shown
+    return path
+
+
 def check_json_value(value: object) -> None:
     """Refuse what decodes as JSON but cannot be stored and rendered back, naming its path.
 
@@ -83,34 +101,41 @@ def check_json_value(value: object) -> None:
       them back (``InvalidNumber``);
     * nesting deeper than ``MAX_JSON_DEPTH`` (``InvalidJsonDepth``).
 
-    Iterative (no recursion limit to hit) and one pass over the body, before the rule walk, so
-    it holds for unknown keys too, which the rules keep verbatim.
+    One pass over the body, before the rule walk, so it holds for unknown keys too, which the
+    rules keep verbatim. Depth first in document order, an object's keys before its values, so
+    the first culprit is named; the recursion stops at ``MAX_JSON_DEPTH`` + 1 levels, far
+    below Python's limit, and a path is only spelled out for a refused value.
     """
-    stack: list[tuple[object, str, int]] = [(value, "", 1)]
-    while stack:
-        item, path, depth = stack.pop()
-        if isinstance(item, str):
-            if not _string_ok(item):
-                raise error("json_string", path, param=path or "HttpBody")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise error("json_number", path, param=path or "HttpBody")
-        elif isinstance(item, dict | list):
-            if depth > MAX_JSON_DEPTH:
-                raise error("json_depth", path, max=MAX_JSON_DEPTH, at=path or "HttpBody")
-            children: list[tuple[object, str, int]] = []
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    child_path = f"{path}.{_show(key)}" if path else _show(key)
-                    if not _string_ok(key):
-                        raise error("json_string", child_path, param=child_path)
-                    if isinstance(child, str | float | dict | list):
-                        children.append((child, child_path, depth + 1))
-            else:
-                for i, child in enumerate(item):
-                    if isinstance(child, str | float | dict | list):
-                        children.append((child, f"{path}.{i}" if path else str(i), depth + 1))
-            stack.extend(reversed(children))  # popped in document order: the first culprit is named
+    _check(value, None, 1)
+
+
+def _check(item: object, where: _Where, depth: int) -> None:
+    if isinstance(item, str):
+        if not _string_ok(item):
+            path = _path(where)
+            raise error("json_string", path, param=path or "HttpBody")
+    elif isinstance(item, float):
+        if not math.isfinite(item):
+            path = _path(where)
+            raise error("json_number", path, param=path or "HttpBody")
+    elif isinstance(item, dict):
+        if depth > MAX_JSON_DEPTH:
+            path = _path(where)
+            raise error("json_depth", path, max=MAX_JSON_DEPTH, at=path or "HttpBody")
+        for key in item:
+            if not _string_ok(key):
+                path = _path((where, key))
+                raise error("json_string", path, param=path)
+        for key, child in item.items():
+            if isinstance(child, str | float | dict | list):
+                _check(child, (where, key), depth + 1)
+    elif isinstance(item, list):
+        if depth > MAX_JSON_DEPTH:
+            path = _path(where)
+            raise error("json_depth", path, max=MAX_JSON_DEPTH, at=path or "HttpBody")
+        for i, child in enumerate(item):
+            if isinstance(child, str | float | dict | list):
+                _check(child, (where, i), depth + 1)
 
 
 def _errors(body: object, schema: Field) -> Iterator[ApiError]:

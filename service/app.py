@@ -66,6 +66,7 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
         settings.notify_retries,
         settings.notify_backoff_s,
         lambda o: metrics.notifications.labels(o).inc(),
+        poll_s=settings.lease_ttl_s if scheduler.ownership.enabled else None,
     )
     scheduler.on_notify = deliverer.wake
     scheduler.on_launch = lambda _launch: metrics.launches.inc()

@@ -103,6 +103,7 @@ def serve(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.credentials import load_credentials
     from service.executors.isolation import IsolationUnavailable
+    from service.http_protocol import OneWriteHttpProtocol
     from service.telemetry import log_format
 
     settings = _settings(args)
@@ -135,6 +136,7 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     config = uvicorn.Config(
         app, log_config=None, log_level=None, access_log=False,  # one format: telemetry.log_format
+        http=OneWriteHttpProtocol,  # each response in one send()
         ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
     )  # fmt: skip
     server = uvicorn.Server(config)

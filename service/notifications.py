@@ -80,8 +80,22 @@ def enqueue_job_events(conn: Connection, spec: JobDescription | None, view: Any,
     return True
 
 
+#: How long one delivery attempt holds its row (longer than the POST's timeout): a node that dies
+#: mid-attempt leaves the row to any deliverer after this, so a notification is never lost, and
+#: posted twice only when a node died between the endpoint's answer and its commit.
+CLAIM_S = 30.0
+POST_TIMEOUT_S = 5.0
+
+
 class Deliverer:
-    """Posts outbox rows; woken when rows are queued, otherwise sleeps until the next retry."""
+    """Posts outbox rows; woken when rows are queued, otherwise sleeps until the next retry.
+
+    Several bcsd nodes on one PostgreSQL each run a deliverer over the one outbox: every attempt
+    first claims its row (:func:`repo.claim_notification`), so a row woken on two nodes at once is
+    posted by one. A node is woken only by its own queued rows, so with ``poll_s`` set (a shared
+    store) an idle deliverer also looks again after that long: rows a stopped node queued, or
+    left claimed, are delivered by another within ``poll_s`` of coming due.
+    """
 
     def __init__(
         self,
@@ -89,14 +103,19 @@ class Deliverer:
         retries: int,
         backoff_s: float,
         count: Callable[[str], None] = lambda outcome: None,
+        *,
+        poll_s: float | None = None,
+        claim_s: float = CLAIM_S,
     ) -> None:
         self.engine = engine
         self.retries = retries
         self.backoff_s = backoff_s
         self.count = count
+        self.poll_s = poll_s
+        self.claim_s = claim_s
         self._signal = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._client = httpx.AsyncClient(timeout=5.0)
+        self._client = httpx.AsyncClient(timeout=POST_TIMEOUT_S)
 
     def wake(self) -> None:
         self._signal.set()
@@ -114,8 +133,7 @@ class Deliverer:
     async def _run(self) -> None:
         while True:
             try:
-                with self.engine.begin() as conn:
-                    due = repo.due_notifications(conn, time.time())
+                due = self._claim_due()
                 for row in due:
                     await self._deliver(row)
                 if due:
@@ -123,6 +141,8 @@ class Deliverer:
                 with self.engine.begin() as conn:
                     nxt = repo.next_notification_at(conn)
                 wait = None if nxt is None else max(0.0, nxt - time.time())
+                if self.poll_s is not None:
+                    wait = self.poll_s if wait is None else min(wait, self.poll_s)
                 self._signal.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._signal.wait(), timeout=wait)
@@ -131,6 +151,14 @@ class Deliverer:
             except Exception:
                 log.exception("notification delivery turn failed")
                 await asyncio.sleep(1.0)
+
+    def _claim_due(self) -> list[Any]:
+        """The due rows this deliverer now holds (claimed in one transaction, in id order, so two
+        deliverers claiming at once wait on each other's rows in the same order)."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            due = repo.due_notifications(conn, now)
+            return [row for row in due if repo.claim_notification(conn, row.id, now, now + self.claim_s)]
 
     async def _deliver(self, row: Any) -> None:
         attempts = row.attempts + 1

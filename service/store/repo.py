@@ -535,6 +535,17 @@ _DUE_NOTIFICATIONS = (
 )
 _NEXT_NOTIFICATION_AT = select(func.min(outbox.c.next_at)).where(outbox.c.state == "pending")
 _SET_NOTIFICATION = update(outbox).where(outbox.c.id == bindparam("w_id"))
+_CLAIM_NOTIFICATION = (
+    update(outbox)
+    .where(
+        and_(
+            outbox.c.id == bindparam("w_id"),
+            outbox.c.state == "pending",
+            outbox.c.next_at <= bindparam("w_now"),
+        )
+    )
+    .values(next_at=bindparam("w_until"))
+)
 
 
 def enqueue(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -547,6 +558,13 @@ def due_notifications(conn: Connection, now: float, limit: int = 50) -> list[Row
 
 def next_notification_at(conn: Connection) -> float | None:
     return conn.execute(_NEXT_NOTIFICATION_AT).scalar()
+
+
+def claim_notification(conn: Connection, nid: int, now: float, until: float) -> bool:
+    """Take one due row for one delivery attempt: its ``next_at`` moves to ``until``, so no other
+    deliverer on the same store sees it due before then. False when another took it first (on
+    PostgreSQL the second UPDATE waits for the first's commit and then finds the row not due)."""
+    return conn.execute(_CLAIM_NOTIFICATION, {"w_id": nid, "w_now": now, "w_until": until}).rowcount == 1
 
 
 def set_notification(conn: Connection, nid: int, **values: Any) -> None:

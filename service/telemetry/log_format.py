@@ -33,10 +33,12 @@ MASK = "***"
 
 
 class RequestContext(logging.Filter):
-    """Stamps each record with the current request id."""
+    """Stamps each record with the current request id, unless the call named it
+    (``extra={"request_id": …}``: a line written for a request outside its task's context)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
+        if not hasattr(record, "request_id"):
+            record.request_id = REQUEST_ID.get()
         return True
 
 
@@ -63,9 +65,14 @@ class UtcFormatter(logging.Formatter):
     def __init__(self, fmt: str | None = None, mask: SecretMask | None = None) -> None:
         super().__init__(fmt)
         self.mask = mask or SecretMask()
+        self._second: tuple[int, str] = (-1, "")  # the last second rendered: lines come many a second
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        second = int(record.created)
+        last, stamp = self._second
+        if second != last:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, stamp)
         return f"{stamp}.{int(record.msecs):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
@@ -97,6 +104,12 @@ def configure(level: str, fmt: LogFormat) -> SecretMask:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(mask=mask) if fmt == "json" else UtcFormatter(TEXT, mask))
     handler.addFilter(RequestContext())
+    # what no line shows is not gathered for every record (the logging HOWTO, "Optimization"):
+    # the caller's file/line/function, thread, process
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,6 +44,20 @@ class RequestTelemetry:
         self.app = app
         self.metrics = metrics
         self.routes = routes
+        # a plain Starlette route leaves only its endpoint in the scope (FastAPI's leave the
+        # route): its template without matching the routes again
+        self.by_endpoint = {
+            endpoint: str(getattr(route, "path", UNMATCHED))
+            for route in routes
+            if (endpoint := getattr(route, "endpoint", None)) is not None
+        }
+        # the series of each (method, template, status): labels() takes a lock and a lookup
+        self.series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def template(self, scope: Scope) -> str:
+        if scope.get("route") is None and (endpoint := scope.get("endpoint")) in self.by_endpoint:
+            return self.by_endpoint[endpoint]
+        return route_template(scope, self.routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,9 +78,15 @@ class RequestTelemetry:
             await self.app(scope, receive, observed_send)
         finally:
             elapsed = time.perf_counter() - started
-            labels = (scope["method"], route_template(scope, self.routes), str(status))
-            self.metrics.http_requests.labels(*labels).inc()
-            self.metrics.http_latency.labels(*labels).observe(elapsed)
+            labels = (scope["method"], self.template(scope), str(status))
+            series = self.series.get(labels)
+            if series is None:
+                series = self.series[labels] = (
+                    self.metrics.http_requests.labels(*labels),
+                    self.metrics.http_latency.labels(*labels),
+                )
+            series[0].inc()
+            series[1].observe(elapsed)
             client = scope.get("client") or ("-", 0)
             access_log.info(
                 '%s "%s %s" %d %.1f ms', client[0], scope["method"], scope["path"], status, elapsed * 1000

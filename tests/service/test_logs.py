@@ -10,6 +10,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -27,6 +28,15 @@ TEXT_LINE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+ "
     r"\[(-|[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12})\] "
 )
+
+
+#: a cluster with no VMs: its jobs wait, so creating them is all the test does
+PARKED = {
+    "Name": "parked",
+    "ImageId": "img-ubuntu",
+    "InstanceType": "ecs.sn1.medium",
+    "Groups": {"g": {"DesiredVMCount": 0}},
+}
 
 
 def garbage_request(bcsd: BcsdProcess) -> None:
@@ -70,6 +80,29 @@ def test_json_lines_for_log_shippers(tmp_path: Path) -> None:
     access = [e for e in entries if e["logger"] == "bcsd.access" and e["request_id"] == rid]
     assert len(access) == 1 and '"POST /jobs" 201' in access[0]["message"]
     assert [e["logger"] for e in entries if e["request_id"] == rid] == ["bcsd.jobs", "bcsd.access"]
+
+
+def test_each_created_line_carries_its_own_request_id(tmp_path: Path) -> None:
+    """Concurrent creates share one commit (group commit): the line each one's job gets is
+    still stamped with that request's id, not the id of the request that began the flush."""
+    bcsd = start_bcsd(tmp_path)
+    with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
+        cluster = client.post("/clusters", PARKED).json()["Id"]
+    body = job({"a": task("true", cluster_id=cluster)})
+
+    def creates(_: int) -> list[tuple[str, str]]:
+        with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
+            answers = [client.post("/jobs", body) for _ in range(5)]
+        assert all(r.status_code == 201 for r in answers)
+        return [(r.json()["Id"], r.headers["x-acs-request-id"]) for r in answers]
+
+    with ThreadPoolExecutor(12) as pool:
+        made = [pair for part in pool.map(creates, range(12)) for pair in part]
+    bcsd.stop()
+    lines = bcsd.log().splitlines()
+    for job_id, rid in made:
+        (line,) = [line for line in lines if f"job {job_id} created" in line]
+        assert f"[{rid}]" in line, line
 
 
 class Accept(BaseHTTPRequestHandler):
