@@ -81,8 +81,11 @@ def insert_job(
     conn: Connection, job: dict[str, Any], task_rows: list[dict[str, Any]], inst_rows: list[dict[str, Any]]
 ) -> None:
     """One row per statement for the job, ``executemany`` for tasks and instances (as driver
-    SQL on SQLite and PostgreSQL: ``store.driver_sql``)."""
+    SQL on SQLite: ``store.driver_sql``); on PostgreSQL one statement for all three."""
     fast = driver_sql.create_path(conn)
+    if fast is not None and fast.insert_whole_job:  # PostgreSQL: one statement for the three
+        driver_sql.insert_whole_job(conn, fast, job, task_rows, inst_rows)
+        return
     if fast is not None:
         driver_sql.insert_rows(conn, fast.insert_job, [job])
         driver_sql.insert_rows(conn, fast.insert_task, task_rows)
