@@ -5,6 +5,7 @@ front; the routes; one error renderer (``service.http_errors``)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -72,10 +73,8 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     scheduler.on_exit = lambda ev: metrics.exits.labels("succeeded" if ev.succeeded else "failed").inc()
     observe_turns(scheduler, metrics.turns)
     metrics.registry.register(SchedulerFigures(scheduler))
-    metrics.registry.register(
-        StoreFigures(engine, scheduler.node_id, scheduler.ownership.enabled)
-    )
-    commits = CommitGroup(scheduler.transaction)
+    metrics.registry.register(StoreFigures(engine, scheduler.node_id, scheduler.ownership.enabled))
+    commits = CommitGroup(functools.partial(scheduler.transaction, pipelined=True))
     metrics.registry.register(CommitFigures(commits))
     rt = Runtime(settings, engine, scheduler, deliverer, metrics, commits)
 
@@ -108,7 +107,7 @@ def create_app(settings: Settings, creds: Credentials) -> FastAPI:
     # durable on SQLite too (a restart must not forget them) and unique across the nodes sharing
     # a database: one INSERT committed before the request goes on, in a commit it shares with
     # concurrent requests' nonces and creates (a CreateJob's own); expired rows swept once a minute
-    nonces = NonceRegistry(settings.clock_skew_s, repo.claim_nonce, commits)
+    nonces = NonceRegistry(settings.clock_skew_s, repo.claim_nonce_later, commits)
     app.add_middleware(
         ApiGate, creds=creds, nonces=nonces, skew_s=settings.clock_skew_s, max_body=settings.max_body_bytes,
         on_auth_failure=lambda err: metrics.auth_failures.labels(err.code).inc(),

@@ -24,9 +24,11 @@ from api.signing import candidate_resources, header, request_date, verify
 from service.credentials import Credentials
 from service.store.group_commit import CommitGroup, Prelude, precede_next_write
 
-#: ``repo.claim_nonce``: insert the nonce in the caller's transaction, False when it was used
-StoreNonce = Callable[[Connection, str, float, float | None], bool]
-ClaimStep = Callable[[Connection], None]
+#: ``repo.claim_nonce_later``: send the nonce's insert in the caller's transaction; the call it
+#: returns answers False when the nonce was used
+StoreNonce = Callable[[Connection, str, float, float | None], Callable[[], bool]]
+#: sends the claim, returns its verdict (raises ``SignatureNonceUsed`` for a used nonce)
+ClaimStep = Callable[[Connection], Callable[[], None]]
 
 #: paths answered without a signature
 PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz", "/metrics", "/openapi.json"})
@@ -66,18 +68,24 @@ class NonceRegistry:
             self._next_sweep = now + 60
         expires = now + 2 * self.window_s  # a request dated +window may arrive until now+2*window
 
-        def step(conn: Connection) -> None:
-            if not self.store(conn, nonce, expires, sweep_before):
-                used = error("nonce_used")
-                if on_used is not None:
-                    on_used(used)
-                raise used
+        def step(conn: Connection) -> Callable[[], None]:
+            claimed = self.store(conn, nonce, expires, sweep_before)
+
+            def verdict() -> None:
+                if not claimed():
+                    used = error("nonce_used")
+                    if on_used is not None:
+                        on_used(used)
+                    raise used
+
+            return verdict
 
         return step
 
     async def spend(self, nonce: str, now: float, on_used: Callable[[ApiError], None] | None = None) -> None:
         """Spend ``nonce`` now, in a flush of its own (shared with concurrent requests)."""
-        await self.commits.run(self._claim(nonce, now, on_used))
+        claim = self._claim(nonce, now, on_used)
+        await self.commits.run(lambda conn: claim(conn)())
 
     def defer(self, nonce: str, now: float, on_used: Callable[[ApiError], None] | None = None) -> Prelude:
         """Spend ``nonce`` in this request's next group-commit write, before that write and kept

@@ -43,11 +43,15 @@ def spec_hash(wire: dict[str, Any]) -> str:
 
 def require_active_cluster(conn: Connection, cluster_id: str) -> None:
     """A named cluster a task is placed on: 404 when unknown, 409 when not Active (reference §12 #11)."""
-    cluster = repo.cluster_state(conn, cluster_id)
-    if cluster is None or cluster.kind != "named":
+    _judge_cluster(repo.cluster_state(conn, cluster_id))
+
+
+def _judge_cluster(cluster: Any) -> None:
+    """``(kind, state)`` of a cluster a task names (None: unknown) -> refused unless an Active named one."""
+    if cluster is None or cluster[0] != "named":
         raise error("not_found")
-    if cluster.state != "Active":
-        raise error("state_conflict", state=cluster.state)
+    if cluster[1] != "Active":
+        raise error("state_conflict", state=cluster[1])
 
 
 def check_restartable(conn: Connection, job_id: str) -> None:
@@ -72,6 +76,13 @@ def accept_job(
     digest = spec_hash(wire)
     if (earlier := replayed(conn, "job", token, digest)) is not None:
         return earlier, None, job
+    # the named clusters' states are sent now and judged after the quotas (whose refusal comes
+    # first): on PostgreSQL the count claim's round trip brings them back (store.pipeline)
+    clusters = {
+        cluster_id: repo.cluster_state_later(conn, cluster_id)
+        for task in job.dag.tasks.values()
+        if (cluster_id := task.cluster_id)
+    }
     # MaxJobCount counts stored jobs (any state; DeleteJob and AutoRelease give the slot back)
     max_jobs = settings.quotas.max_job_count
     at_limit = not job_count.claim(conn, max_jobs)
@@ -83,12 +94,10 @@ def accept_job(
     task_rows: list[dict[str, Any]] = []
     inst_rows: list[dict[str, Any]] = []
     task_views: dict[str, core.TaskView] = {}
-    checked: set[str] = set()
     for ordinal, (name, task) in enumerate(job.dag.tasks.items()):
         cluster_id = task.cluster_id
-        if cluster_id and cluster_id not in checked:  # tasks often share one cluster
-            require_active_cluster(conn, cluster_id)  # refused: its savepoint undoes the claim
-            checked.add(cluster_id)
+        if cluster_id and (sent := clusters.pop(cluster_id, None)) is not None:  # tasks often share one
+            _judge_cluster(sent.first())  # refused: its savepoint undoes the claim
         auto = task.effective_auto_cluster
         upstream = job.dag.upstream(name)
         task_rows.append(

@@ -49,6 +49,7 @@ from service.scheduler.runstate import InvariantBroken, RunState
 from service.scheduler.views import load_view
 from service.store import repo
 from service.store.engine import STORE_ERRORS
+from service.store.pipeline import pipelined_transaction
 
 log = logging.getLogger("bcsd.scheduler")
 
@@ -126,12 +127,14 @@ class Scheduler:
     # ------------------------------------------------------------ transactions
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, pipelined: bool = False) -> Iterator[Connection]:
         """One store transaction whose memory changes share its fate: when it does not commit,
-        the jobs it touched are dropped and reloaded from the store by the next turn."""
+        the jobs it touched are dropped and reloaded from the store by the next turn.
+        ``pipelined``: in psycopg pipeline mode on PostgreSQL, COMMIT included (``store.pipeline``;
+        the group commit's flushes)."""
         self.state.begin()
         try:
-            with self.engine.begin() as conn:
+            with pipelined_transaction(self.engine) if pipelined else self.engine.begin() as conn:
                 yield conn
         except BaseException:
             dropped = self.state.end()
@@ -351,6 +354,8 @@ class Scheduler:
                 for rest in views[n:]:
                     waiting.block_on_budget(rest.id)
                 break
+            if self._filed_from_memory(cached):
+                continue
             view = self.ownership.view(conn, cached.id)
             if view is None:  # another node owns the job now
                 continue
@@ -371,6 +376,30 @@ class Scheduler:
                         cluster_id = task.cluster_id or self.state.auto_cluster(view.id, task.name)
                         waiting.block_on_cluster(view.id, cluster_id)
         return launches
+
+    def _filed_from_memory(self, view: core.JobView) -> bool:
+        """File a job whose every ready task waits on a cluster this pass (or an earlier one,
+        since no VM of it was freed) found without a free VM, without touching the store.
+
+        Each job looked at costs a locking read of its lease on PostgreSQL (``Ownership.view``),
+        and a rescan (every lease poll, 4 times a second) looks at every active job: with a few
+        hundred jobs parked on a full cluster that was most of the event loop's time, between
+        the creates it should have been committing. A placement would need the lease; filing
+        does not: a view another node changed is reloaded by the poll, which touches it."""
+        if not self.ownership.enabled:
+            return False  # SQLite: the view is all there is to read, the pass below is free
+        waiting = self.state.waiting
+        blocked: list[str] = []
+        for task in core.ready_tasks(view):
+            cluster_id = task.cluster_id or self.state.auto_cluster(view.id, task.name)
+            if not cluster_id or cluster_id not in waiting.full:
+                return False
+            blocked.append(cluster_id)
+        if not blocked:
+            return False
+        for cluster_id in blocked:
+            waiting.block_on_cluster(view.id, cluster_id)
+        return True
 
     async def _launch(self, launches: list[InstanceLaunch]) -> None:
         for launch in launches:

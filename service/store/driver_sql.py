@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
 
+from service.store.pipeline import NO_RESULT
 from service.store.schema import clusters, counters, instances, jobs, nonces, tasks
 
 
@@ -43,6 +44,25 @@ class Insert:
         for name in self.json_columns:
             out[name] = json.dumps(out[name])
         return out
+
+
+def _rows_from_json(table: Table, param: str) -> str:
+    """PostgreSQL: INSERT the rows of a JSON array parameter (one object per row, keyed by
+    column) whatever their number, so the statement text, and its prepared plan, stays one."""
+    names = ", ".join(c.name for c in table.columns)
+    return (
+        f"INSERT INTO {table.name} ({names}) "
+        f"SELECT {names} FROM json_populate_recordset(NULL::{table.name}, %({param})s::json)"
+    )
+
+
+def _whole_job(insert_job: Insert) -> str:
+    """A new job's three INSERTs as one statement (data-modifying CTEs all run, read or not):
+    one statement for PostgreSQL to execute and psycopg to send instead of three."""
+    return (
+        f"WITH job AS ({insert_job.sql}), task AS ({_rows_from_json(tasks, 'bcsd_tasks')}) "
+        + _rows_from_json(instances, "bcsd_instances")
+    )
 
 
 def _insert(table: Table, dialect: str) -> Insert:
@@ -70,6 +90,8 @@ class CreatePath:
     insert_job: Insert
     insert_task: Insert
     insert_instance: Insert
+    #: PostgreSQL: the job, its tasks and its instances in one statement (``insert_whole_job``)
+    insert_whole_job: str
     claim_nonce: str
     claim_job_slot: str
     cluster_state: str
@@ -77,10 +99,12 @@ class CreatePath:
 
 def _create_path(dialect: str) -> CreatePath:
     p = lambda name: _param(dialect, name)  # noqa: E731 - a local shorthand
+    insert_job = _insert(jobs, dialect)
     return CreatePath(
-        insert_job=_insert(jobs, dialect),
+        insert_job=insert_job,
         insert_task=_insert(tasks, dialect),
         insert_instance=_insert(instances, dialect),
+        insert_whole_job=_whole_job(insert_job) if dialect == "postgresql" else "",
         # no savepoint and no exception for a replay: it simply returns no row
         claim_nonce=(
             f"INSERT INTO {nonces.name} (nonce, expires) VALUES ({p('nonce')}, {p('expires')}) "
@@ -101,9 +125,26 @@ def create_path(conn: Connection) -> CreatePath | None:
     return _BY_DIALECT.get(conn.dialect.name)
 
 
+def insert_whole_job(
+    conn: Connection,
+    path: CreatePath,
+    job: dict[str, Any],
+    task_rows: list[dict[str, Any]],
+    inst_rows: list[dict[str, Any]],
+) -> None:
+    """``path.insert_whole_job`` (PostgreSQL): the job's row as parameters, its tasks' and
+    instances' rows as two JSON arrays (JSON columns nested as values), defaults filled from
+    the tables as :meth:`Insert.complete` does; queued in a pipeline."""
+    params = path.insert_job.complete(job)
+    params["bcsd_tasks"] = json.dumps([{**path.insert_task.defaults, **row} for row in task_rows])
+    params["bcsd_instances"] = json.dumps([{**path.insert_instance.defaults, **row} for row in inst_rows])
+    conn.exec_driver_sql(path.insert_whole_job, params, NO_RESULT)
+
+
 def insert_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
-    """One ``execute`` for one row, one ``executemany`` for more."""
+    """One ``execute`` for one row, one ``executemany`` for more; queued in a pipeline (nothing
+    of their result is read)."""
     if len(rows) == 1:
-        conn.exec_driver_sql(statement.sql, statement.complete(rows[0]))
+        conn.exec_driver_sql(statement.sql, statement.complete(rows[0]), NO_RESULT)
     elif rows:
-        conn.exec_driver_sql(statement.sql, [statement.complete(row) for row in rows])
+        conn.exec_driver_sql(statement.sql, [statement.complete(row) for row in rows], NO_RESULT)

@@ -32,6 +32,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection
 
 from api.errors import ApiError
+from service.store.pipeline import NO_RESULT, check_after_sync, pipelined, settle_checks
 
 log = logging.getLogger("bcsd.store")
 
@@ -42,18 +43,24 @@ R = TypeVar("R")
 @dataclass
 class Prelude:
     """A step the current request's next write runs first, in the same flush but outside that
-    write's savepoint: kept when the write refuses, and able to refuse the write itself (raise
-    ``ApiError``) before it runs. The middleware's signature nonce rides here, so a CreateJob
-    spends its nonce in its own commit instead of a commit of its own before it."""
+    write's savepoint: kept when the write refuses, and able to refuse the write itself. The
+    middleware's signature nonce rides here, so a CreateJob spends its nonce in its own commit
+    instead of a commit of its own before it.
 
-    step: Callable[[Connection], None]
+    ``step`` sends its statements and returns its verdict, which raises ``ApiError`` to refuse
+    the write. Where statements run at once (SQLite) the verdict is given before the write
+    runs; in a pipelined flush (PostgreSQL, ``store.pipeline``) it is given with the write's
+    first read (one round trip for both) or when the write returns, and a refusal then takes
+    back the write's savepoint: as writes change only the store, the outcome is the same."""
+
+    step: Callable[[Connection], Callable[[], None]]
     taken: bool = False  # handed to a write (run in its flush, or dropped with it)
 
 
 _PRELUDE: ContextVar[Prelude | None] = ContextVar("bcsd_prelude", default=None)
 
 
-def precede_next_write(step: Callable[[Connection], None]) -> Prelude:
+def precede_next_write(step: Callable[[Connection], Callable[[], None]]) -> Prelude:
     """Make ``step`` the prelude of this request's (this task context's) next :meth:`CommitGroup.run`."""
     prelude = Prelude(step)
     _PRELUDE.set(prelude)
@@ -105,7 +112,7 @@ class CommitGroup:
         if not batch:
             return
         try:
-            with self._transaction() as conn:
+            with self._transaction() as conn, pipelined(conn):
                 for item in batch:
                     item.outcome.append(_write_alone(conn, item))
         except Exception as failed:  # the commit (or a write) failed: nothing of the flush is stored
@@ -139,18 +146,30 @@ def _write_alone(conn: Connection, item: _Write[R, Any]) -> R | ApiError:
     the whole flush's (the transaction is rolled back, savepoint and all)."""
     try:
         if item.prelude is not None:
-            item.prelude.step(conn)
+            check_after_sync(conn, item.prelude.step(conn))  # at once unless pipelined
     except ApiError as refused:
         return refused
-    conn.exec_driver_sql(_SAVEPOINT)
+    conn.exec_driver_sql(_SAVEPOINT, None, NO_RESULT)
     try:
         result = item.write(conn)
+        settle_checks(conn)  # a prelude verdict the write's reads did not bring back yet
     except ApiError as refused:
-        conn.exec_driver_sql(_ROLLBACK_TO)
-        conn.exec_driver_sql(_RELEASE)
-        return refused
-    conn.exec_driver_sql(_RELEASE)
+        answer = _prelude_first(conn, refused)
+        conn.exec_driver_sql(_ROLLBACK_TO, None, NO_RESULT)
+        conn.exec_driver_sql(_RELEASE, None, NO_RESULT)
+        return answer
+    conn.exec_driver_sql(_RELEASE, None, NO_RESULT)
     return result
+
+
+def _prelude_first(conn: Connection, refused: ApiError) -> ApiError:
+    """A write refused before its prelude's verdict was read: a refused prelude (a used nonce)
+    is the answer, as it would have been had it been read first."""
+    try:
+        settle_checks(conn)
+    except ApiError as used:
+        return used
+    return refused
 
 
 def _answerable(batch: list[_Write[Any, Any]]) -> Iterator[_Write[Any, Any]]:

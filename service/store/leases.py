@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from api.states import ACTIVE_STATES
+from service.store.pipeline import NO_RESULT
 from service.store.schema import instances, jobs, metadata, vms
 
 job_leases = Table(
@@ -51,8 +52,13 @@ def lock(conn: Connection, job_id: str) -> Row | None:
     return conn.execute(select(job_leases).where(job_leases.c.job_id == job_id).with_for_update()).first()
 
 
+_INSERT_LEASE = insert(job_leases)
+
+
 def insert_lease(conn: Connection, job_id: str, node: str, expires: float, version: int = 1) -> None:
-    conn.execute(insert(job_leases).values(job_id=job_id, node=node, expires=expires, version=version))
+    """Queued in a flush's pipeline (``store.pipeline``): a duplicate fails the flush at its next sync."""
+    row = {"job_id": job_id, "node": node, "expires": expires, "version": version}
+    conn.execute(_INSERT_LEASE, row, execution_options=NO_RESULT)
 
 
 def write(conn: Connection, job_id: str, *, node: str, expires: float, version: int) -> None:

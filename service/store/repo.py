@@ -9,7 +9,7 @@ An UPDATE executed with a values dict sets exactly the keys given (compiled once
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from api.states import ACTIVE_STATES, RUN_STATES
-from service.store import driver_sql, job_count
+from service.store import driver_sql, job_count, pipeline
 from service.store.schema import (
     clusters,
     groups,
@@ -73,6 +73,7 @@ def _insert_rows(conn: Connection, statement: Insert, rows: Sequence[dict[str, A
     elif rows:
         conn.execute(statement, list(rows))
 
+
 # ---------------------------------------------------------------- jobs
 
 
@@ -80,8 +81,11 @@ def insert_job(
     conn: Connection, job: dict[str, Any], task_rows: list[dict[str, Any]], inst_rows: list[dict[str, Any]]
 ) -> None:
     """One row per statement for the job, ``executemany`` for tasks and instances (as driver
-    SQL on SQLite and PostgreSQL: ``store.driver_sql``)."""
+    SQL on SQLite: ``store.driver_sql``); on PostgreSQL one statement for all three."""
     fast = driver_sql.create_path(conn)
+    if fast is not None and fast.insert_whole_job:  # PostgreSQL: one statement for the three
+        driver_sql.insert_whole_job(conn, fast, job, task_rows, inst_rows)
+        return
     if fast is not None:
         driver_sql.insert_rows(conn, fast.insert_job, [job])
         driver_sql.insert_rows(conn, fast.insert_task, task_rows)
@@ -314,20 +318,28 @@ def claim_nonce(conn: Connection, nonce: str, expires: float, sweep_before: floa
     ``sweep_before`` first deletes rows expired by then; callers pass it rarely (once a minute)
     so the hot path is a single INSERT against the primary key.
     """
+    return claim_nonce_later(conn, nonce, expires, sweep_before)()
+
+
+def claim_nonce_later(
+    conn: Connection, nonce: str, expires: float, sweep_before: float | None = None
+) -> Callable[[], bool]:
+    """``claim_nonce`` sent now, its answer read by the returned call: in a flush's pipeline on
+    PostgreSQL it comes back with the next statement read (``store.pipeline``)."""
     if sweep_before is not None:
         conn.execute(delete(nonces).where(nonces.c.expires < sweep_before))
     fast = driver_sql.create_path(conn)
     if fast is not None:
         # INSERT … ON CONFLICT DO NOTHING RETURNING: no savepoint; a replay returns no row.
         # (Not rowcount: psycopg's is not 1 for an inserted row here, so every nonce looked used.)
-        claimed = conn.exec_driver_sql(fast.claim_nonce, {"nonce": nonce, "expires": expires})
-        return claimed.first() is not None
+        sent = pipeline.read_later(conn, fast.claim_nonce, {"nonce": nonce, "expires": expires})
+        return lambda: sent.first() is not None
     try:
         with conn.begin_nested():
             conn.execute(insert(nonces).values(nonce=nonce, expires=expires))
     except IntegrityError:
-        return False
-    return True
+        return lambda: False
+    return lambda: True
 
 
 # ---------------------------------------------------------------- clusters, groups, VMs
@@ -356,6 +368,25 @@ def cluster_state(conn: Connection, cluster_id: str) -> Row | None:
     if fast is not None:
         return conn.exec_driver_sql(fast.cluster_state, {"id": cluster_id}).first()
     return conn.execute(_CLUSTER_STATE, {"w_cluster": cluster_id}).first()
+
+
+class _ReadNow:
+    """A read already made, for dialects without driver SQL (the ``LaterRead`` shape)."""
+
+    def __init__(self, row: Row | None) -> None:
+        self._row = row
+
+    def first(self) -> Row | None:
+        return self._row
+
+
+def cluster_state_later(conn: Connection, cluster_id: str) -> pipeline.LaterRead | _ReadNow:
+    """``cluster_state`` sent now, its ``(kind, state)`` (None: unknown) read by ``.first()``:
+    on PostgreSQL the next synced statement brings it back with its own result."""
+    fast = driver_sql.create_path(conn)
+    if fast is not None:
+        return pipeline.read_later(conn, fast.cluster_state, {"id": cluster_id})
+    return _ReadNow(cluster_state(conn, cluster_id))
 
 
 def list_clusters(conn: Connection, marker: str, limit: int) -> tuple[list[Row], str]:

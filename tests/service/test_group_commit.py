@@ -23,8 +23,8 @@ from api.errors import ApiError, error
 from api.signing import sign_headers
 from service.store import repo
 from service.store.engine import open_engine
-from service.store.group_commit import CommitGroup
-from service.store.schema import nonces
+from service.store.group_commit import CommitGroup, precede_next_write
+from service.store.schema import jobs, nonces
 from tests.service.jobspec import job, task
 from tests.support.bcsd import start_bcsd
 from tests.support.client import SignedClient
@@ -123,6 +123,104 @@ def test_a_write_refused_after_writing_leaves_nothing_and_the_flush_commits(stor
     with store.connect() as conn:
         stored = set(conn.execute(select(nonces.c.nonce)).scalars())
     assert stored == {"before", "after", "last"}, "the refused write's row was taken back alone"
+
+
+def _job_row(job_id: str) -> dict[str, object]:
+    return {"id": job_id, "seq": 1, "name": job_id, "owner_id": 1, "priority": 0, "state": "Waiting",
+            "description": {}, "spec_hash": "", "auto_release": False, "fail_on_instance_fail": False,
+            "creation_time": 0.0}  # fmt: skip
+
+
+def test_queued_inserts_of_a_refused_write_are_taken_back_alone(store: Engine) -> None:
+    """On PostgreSQL a flush runs in pipeline mode (``store.pipeline``): the create path's
+    INSERTs and the savepoints only queue, sent with the next statement whose result is read.
+    A write that refuses after queueing its rows, and after a read that must already see them,
+    still loses exactly its own rows; the writes around it commit theirs. (SQLite runs the same
+    writes one statement at a time.)"""
+    pipelined: list[bool] = []
+
+    def create(job_id: str, refuse: bool = False) -> Callable[[Connection], str]:
+        def write(conn: Connection) -> str:
+            if conn.dialect.name == "postgresql":
+                pipelined.append(bool(conn.connection.driver_connection.pgconn.pipeline_status))
+            repo.insert_job(conn, _job_row(job_id), [], [])
+            if refuse:
+                seen = repo.get_job(conn, job_id)  # a read: the queued INSERT went first
+                assert seen is not None and seen.id == job_id
+                raise error("not_found")
+            return job_id
+
+        return write
+
+    async def flush_of_four() -> list[object]:
+        commits = CommitGroup(store.begin)
+        writes = [
+            create("job-before"),
+            create("job-refused", refuse=True),
+            create("job-after"),
+            create("job-last"),
+        ]
+        answers = await asyncio.gather(*(commits.run(w) for w in writes), return_exceptions=True)
+        assert commits.flushes == 1, "the four writes shared one commit"
+        return answers
+
+    answers = asyncio.run(flush_of_four())
+    assert answers[0] == "job-before" and answers[2:] == ["job-after", "job-last"]
+    assert isinstance(answers[1], ApiError) and answers[1].code == "InvalidResource.NotFound"
+    if store.dialect.name == "postgresql":
+        assert pipelined == [True] * 4, "every write of the flush ran in pipeline mode"
+    with store.connect() as conn:
+        stored = set(conn.execute(select(jobs.c.id)).scalars())
+    assert stored == {"job-before", "job-after", "job-last"}, "the refused write's rows were taken back alone"
+
+
+def test_a_used_nonce_refuses_its_write_alone_whenever_its_verdict_comes(store: Engine) -> None:
+    """A request's nonce claim (a ``Prelude``) sends its INSERT and gives its verdict later: at
+    once on SQLite, on PostgreSQL with the write's first read (one round trip for both). A used
+    nonce refuses its write either way, and only its write: its queued rows are taken back, the
+    writes around it commit, every nonce of the flush stays spent."""
+    with store.begin() as conn:
+        assert repo.claim_nonce(conn, "nonce-used", expires=2e9)
+
+    def claim(nonce: str) -> Callable[[Connection], Callable[[], None]]:
+        def step(conn: Connection) -> Callable[[], None]:
+            claimed = repo.claim_nonce_later(conn, nonce, expires=2e9)
+
+            def verdict() -> None:
+                if not claimed():
+                    raise error("nonce_used")
+
+            return verdict
+
+        return step
+
+    def create(job_id: str) -> Callable[[Connection], str]:
+        def write(conn: Connection) -> str:
+            repo.insert_job(conn, _job_row(job_id), [], [])
+            assert repo.get_job(conn, job_id) is not None  # the write's first read
+            return job_id
+
+        return write
+
+    async def flush_of_three() -> list[object]:
+        commits = CommitGroup(store.begin)
+
+        async def request(job_id: str, nonce: str) -> str:
+            precede_next_write(claim(nonce))
+            return await commits.run(create(job_id))
+
+        sent = [("job-a", "nonce-a"), ("job-b", "nonce-used"), ("job-c", "nonce-c")]
+        answers = await asyncio.gather(*(request(*item) for item in sent), return_exceptions=True)
+        assert commits.flushes == 1, "the three writes shared one commit"
+        return answers
+
+    answers = asyncio.run(flush_of_three())
+    assert answers[0] == "job-a" and answers[2] == "job-c"
+    assert isinstance(answers[1], ApiError) and answers[1].code == "SignatureNonceUsed", answers[1]
+    with store.connect() as conn:
+        assert set(conn.execute(select(jobs.c.id)).scalars()) == {"job-a", "job-c"}
+        spent = set(conn.execute(select(nonces.c.nonce)).scalars())
+    assert spent == {"nonce-a", "nonce-used", "nonce-c"}
 
 
 def test_a_flush_that_fails_stores_nothing_of_its_writes(store: Engine) -> None:
