@@ -5,12 +5,9 @@ waking it, or claimed and then went silent on."""
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import Engine
@@ -19,32 +16,15 @@ from service.notifications import Deliverer
 from service.store import repo
 from service.store.engine import open_engine
 from tests.support.postgres import PostgresCluster
+from tests.support.webhook import webhook
 
 
 @pytest.fixture
 def slow_sink() -> Iterator[tuple[str, list[dict]]]:
     """An endpoint that takes 0.2 s to answer: long enough for a second deliverer to read the
     same rows as due while the first is still posting them."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            time.sleep(0.2)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/topic", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with webhook(answer_after_s=0.2) as endpoint:
+        yield endpoint
 
 
 def queue(engine: Engine, endpoint: str, marks: list[int]) -> None:

@@ -3,11 +3,8 @@ job and its failures are counted."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -16,29 +13,13 @@ import pytest
 from tests.service.jobspec import job, task
 from tests.support.bcsd import BcsdProcess, free_port, start_bcsd
 from tests.support.client import SignedClient
+from tests.support.webhook import webhook
 
 
 @pytest.fixture
 def sink() -> Iterator[tuple[str, list[dict]]]:
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/topic", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with webhook() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
