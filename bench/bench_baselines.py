@@ -42,13 +42,11 @@ from bench.bench_scaleout import create_rate as threaded_create_rate  # noqa: E4
 from bench.bench_service import chain_overhead, many_instances, spawn_loop  # noqa: E402
 from bench.slurm_local import LocalSlurm, ensure_installed  # noqa: E402
 from bench.verdict import FailedRun, refuse_failed_runs, require, require_finished, require_statuses  # noqa: E402
-from tests.service.jobspec import job, task  # noqa: E402
+from tests.service.jobspec import PARKED_CLUSTER, job, task  # noqa: E402
 from tests.support.bcsd import free_port, start_bcsd  # noqa: E402
 from tests.support.client import SignedClient  # noqa: E402
 from tests.support.postgres import start_postgres  # noqa: E402
 
-PARKED = {"Name": "parked", "ImageId": "img-ubuntu", "InstanceType": "ecs.sn1.medium",
-          "Groups": {"g": {"DesiredVMCount": 0}}}  # fmt: skip
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -80,7 +78,7 @@ class Server:
 def bcsd_server(tmp: Path) -> Server:
     proc = start_bcsd(tmp, max_job_count=10**7)
     with SignedClient(proc.url, proc.key_id, proc.secret) as client:
-        r = client.post("/clusters", PARKED)
+        r = client.post("/clusters", PARKED_CLUSTER)
         require(r.status_code == 201, f"the parked cluster was refused: {r.status_code}")
         body = job({"a": task("true", cluster_id=r.json()["Id"])})
     return Server(proc.url, proc.pid, proc.key_id, proc.secret, body, proc.stop)

@@ -35,12 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.seed_store import clone_finished_job, stored_jobs  # noqa: E402
 from bench.verdict import refuse_failed_runs, require, require_finished, require_statuses  # noqa: E402
-from tests.service.jobspec import job, task  # noqa: E402
+from tests.service.jobspec import PARKED_CLUSTER, job, task  # noqa: E402
 from tests.support.bcsd import BcsdProcess, start_bcsd  # noqa: E402
 from tests.support.client import SignedClient  # noqa: E402
-
-PARKED = {"Name": "parked", "ImageId": "img-ubuntu", "InstanceType": "ecs.sn1.medium",
-          "Groups": {"g": {"DesiredVMCount": 0}}}  # fmt: skip
 
 
 def rss_mb(pid: int) -> float:
@@ -172,7 +169,7 @@ def main() -> int:
         url = f"sqlite:///{proc.data_dir / 'bcsd.db'}"
         try:
             with SignedClient(proc.url, proc.key_id, proc.secret) as client:
-                r = client.post("/clusters", PARKED)
+                r = client.post("/clusters", PARKED_CLUSTER)
                 require(r.status_code == 201, f"the parked cluster was refused: {r.status_code}")
                 cluster_id = r.json()["Id"]
                 template = client.create_job(job({"a": task("true")}))

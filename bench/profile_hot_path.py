@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_baselines import PARKED, _creates, cpu_s  # noqa: E402
+from bench.bench_baselines import _creates, cpu_s  # noqa: E402
 from bench.verdict import refuse_failed_runs, require, require_finished, require_statuses  # noqa: E402
-from tests.service.jobspec import job, task  # noqa: E402
+from tests.service.jobspec import PARKED_CLUSTER, job, task  # noqa: E402
 from tests.support.bcsd import BcsdProcess, start_bcsd  # noqa: E402
 from tests.support.client import SignedClient  # noqa: E402
 
@@ -108,7 +108,7 @@ def print_shares(title: str, counts: collections.Counter[str], per_unit_ms: floa
 
 def profile_creates(bcsd: BcsdProcess, tmp: Path, n: int) -> None:
     with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
-        r = client.post("/clusters", PARKED)
+        r = client.post("/clusters", PARKED_CLUSTER)
         require(r.status_code == 201, "the parked cluster was refused")
         body = job({"a": task("true", cluster_id=r.json()["Id"])})
     args = (bcsd.url, bcsd.key_id, bcsd.secret, body)

@@ -12,13 +12,11 @@ from pathlib import Path
 
 import psycopg
 
-from tests.service.jobspec import job, task
+from tests.service.jobspec import PARKED_CLUSTER, job, task
 from tests.support.bcsd import start_bcsd
 from tests.support.client import SignedClient
 from tests.support.postgres import PostgresCluster
 
-PARKED = {"Name": "parked", "ImageId": "img-ubuntu", "InstanceType": "ecs.sn1.medium",
-          "Groups": {"g": {"DesiredVMCount": 0}}}  # fmt: skip
 OURS = "SELECT pid FROM pg_stat_activity WHERE datname = %s"
 
 
@@ -29,7 +27,7 @@ def test_connections_the_server_drops_are_replaced(tmp_path: Path, postgres: Pos
         start_bcsd(tmp_path, database_url=url) as bcsd,
         SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as c,
     ):
-        r = c.post("/clusters", PARKED)
+        r = c.post("/clusters", PARKED_CLUSTER)
         assert r.status_code == 201, r.text
         body = job({"a": task("true", cluster_id=r.json()["Id"])})
         assert c.post("/jobs", body).status_code == 201

@@ -17,14 +17,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.store.database_url import driver_url
-from tests.service.jobspec import job, task
+from tests.service.jobspec import PARKED_CLUSTER, job, task
 from tests.support.bcsd import BcsdProcess, start_bcsd
 from tests.support.client import SignedClient
 from tests.support.postgres import PostgresCluster
-
-PARKED = {"Name": "parked", "ImageId": "img-ubuntu", "InstanceType": "ecs.sn1.medium",
-          "Groups": {"g": {"DesiredVMCount": 0}}}  # fmt: skip
-
 
 _databases = itertools.count()
 
@@ -37,7 +33,7 @@ def database_url(postgres: PostgresCluster) -> str:
 
 def _parked_job(bcsd: BcsdProcess) -> dict:
     with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
-        r = client.post("/clusters", PARKED)
+        r = client.post("/clusters", PARKED_CLUSTER)
         assert r.status_code == 201, r.text
         return job({"a": task("true", cluster_id=r.json()["Id"])})
 

@@ -18,13 +18,11 @@ from pathlib import Path
 
 import psycopg
 
-from tests.service.jobspec import job, task
+from tests.service.jobspec import PARKED_CLUSTER, job, task
 from tests.support.bcsd import start_bcsd
 from tests.support.client import SignedClient
 from tests.support.postgres import PostgresCluster
 
-PARKED = {"Name": "parked", "ImageId": "img-ubuntu", "InstanceType": "ecs.sn1.medium",
-          "Groups": {"g": {"DesiredVMCount": 0}}}  # fmt: skip
 #: a logged lease lock and the parameters PostgreSQL logs on the next line
 LEASE_LOCK = re.compile(
     r"FROM job_leases\s+WHERE job_leases\.job_id = \$1[^\n]*FOR UPDATE\s*\n[^\n]*\$1 = '([^']+)'"
@@ -48,7 +46,7 @@ def test_a_rescan_locks_only_the_first_job_parked_on_a_full_cluster(
         start_bcsd(tmp_path, database_url=url) as bcsd,
         SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client,
     ):
-        r = client.post("/clusters", PARKED)
+        r = client.post("/clusters", PARKED_CLUSTER)
         assert r.status_code == 201, r.text
         body = job({"a": task("true", cluster_id=r.json()["Id"])})
         first, *behind = (client.create_job(body) for _ in range(4))

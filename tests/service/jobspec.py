@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+#: a named cluster with no VMs: jobs placed on it wait, so creating them is all that happens
+PARKED_CLUSTER: dict[str, Any] = {
+    "Name": "parked",
+    "ImageId": "img-ubuntu",
+    "InstanceType": "ecs.sn1.medium",
+    "Groups": {"g": {"DesiredVMCount": 0}},
+}
+
 
 def task(
     command: str,

@@ -25,20 +25,18 @@ from service.store import repo
 from service.store.engine import open_engine
 from service.store.group_commit import CommitGroup, precede_next_write
 from service.store.schema import jobs, nonces
-from tests.service.jobspec import job, task
+from tests.service.jobspec import PARKED_CLUSTER, job, task
 from tests.support.bcsd import start_bcsd
 from tests.support.client import SignedClient
 from tests.support.postgres import PostgresUnavailable, start_postgres
 
-PARKED = {"Name": "parked", "ImageId": "img-ubuntu", "InstanceType": "ecs.sn1.medium",
-          "Groups": {"g": {"DesiredVMCount": 0}}}  # fmt: skip
 SLOTS = 4
 
 
 def test_concurrent_creates_keep_each_answer(tmp_path: Path) -> None:
     with start_bcsd(tmp_path, max_job_count=SLOTS) as bcsd:
         with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
-            r = client.post("/clusters", PARKED)
+            r = client.post("/clusters", PARKED_CLUSTER)
             assert r.status_code == 201, r.text
             parked = r.json()["Id"]
         valid = job({"a": task("true", cluster_id=parked)})

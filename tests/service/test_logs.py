@@ -19,7 +19,7 @@ import pytest
 
 from api.signing import sign_headers
 from service.telemetry.log_format import TEXT, JsonFormatter, SecretMask, UtcFormatter
-from tests.service.jobspec import job, task
+from tests.service.jobspec import PARKED_CLUSTER, job, task
 from tests.support.bcsd import BcsdProcess, start_bcsd
 from tests.support.client import SignedClient
 from tests.support.waiting import until
@@ -28,15 +28,6 @@ TEXT_LINE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+ "
     r"\[(-|[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12})\] "
 )
-
-
-#: a cluster with no VMs: its jobs wait, so creating them is all the test does
-PARKED = {
-    "Name": "parked",
-    "ImageId": "img-ubuntu",
-    "InstanceType": "ecs.sn1.medium",
-    "Groups": {"g": {"DesiredVMCount": 0}},
-}
 
 
 def garbage_request(bcsd: BcsdProcess) -> None:
@@ -87,7 +78,7 @@ def test_each_created_line_carries_its_own_request_id(tmp_path: Path) -> None:
     still stamped with that request's id, not the id of the request that began the flush."""
     bcsd = start_bcsd(tmp_path)
     with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
-        cluster = client.post("/clusters", PARKED).json()["Id"]
+        cluster = client.post("/clusters", PARKED_CLUSTER).json()["Id"]
     body = job({"a": task("true", cluster_id=cluster)})
 
     def creates(_: int) -> list[tuple[str, str]]:
