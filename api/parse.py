@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -118,24 +118,22 @@ def _check(item: object, where: _Where, depth: int) -> None:
         if not math.isfinite(item):
             path = _path(where)
             raise error("json_number", path, param=path or "HttpBody")
-    elif isinstance(item, dict):
+    elif isinstance(item, dict | list):
         if depth > MAX_JSON_DEPTH:
             path = _path(where)
             raise error("json_depth", path, max=MAX_JSON_DEPTH, at=path or "HttpBody")
-        for key in item:
-            if not _string_ok(key):
-                path = _path((where, key))
-                raise error("json_string", path, param=path)
-        for key, child in item.items():
+        steps: Iterable[tuple[str | int, object]]
+        if isinstance(item, dict):
+            for key in item:
+                if not _string_ok(key):
+                    path = _path((where, key))
+                    raise error("json_string", path, param=path)
+            steps = item.items()
+        else:
+            steps = enumerate(item)
+        for step, child in steps:
             if isinstance(child, str | float | dict | list):
-                _check(child, (where, key), depth + 1)
-    elif isinstance(item, list):
-        if depth > MAX_JSON_DEPTH:
-            path = _path(where)
-            raise error("json_depth", path, max=MAX_JSON_DEPTH, at=path or "HttpBody")
-        for i, child in enumerate(item):
-            if isinstance(child, str | float | dict | list):
-                _check(child, (where, i), depth + 1)
+                _check(child, (where, step), depth + 1)
 
 
 def _errors(body: object, schema: Field) -> Iterator[ApiError]:
