@@ -90,13 +90,10 @@ def _system_binds() -> tuple[str, ...]:
     return tuple(args)
 
 
-def interpreter_roots() -> list[str]:
-    """The interpreter running us (a venv and the Python it was made from) outside /usr."""
-    return list(_interpreter_roots())
-
-
 @functools.cache
-def _interpreter_roots() -> tuple[str, ...]:
+def interpreter_roots() -> tuple[str, ...]:
+    """The interpreter running us (a venv and the Python it was made from) outside /usr; looked
+    at once per process, like the system binds."""
     roots: list[str] = []
     for prefix in (
         sys.prefix,
@@ -147,7 +144,7 @@ def bwrap_argv(
     if not _as_root():
         args.append("--unshare-user")
     args += ["--die-with-parent", "--hostname", hostname]
-    args += list(_system_binds())
+    args += _system_binds()
     args += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs", "/tmp"]
     args += ["--perms", "0755", "--dir", "/var", "--symlink", "../tmp", "/var/tmp"]
     readonly = [*interpreter_roots(), *isolation.extra_ro]
