@@ -363,7 +363,7 @@ class Scheduler:
                 if budget <= 0:
                     waiting.block_on_budget(view.id)
                     break
-                cluster_id = task.cluster_id or self.state.auto_cluster(view.id, task.name)
+                cluster_id = self.state.cluster_of(view.id, task)
                 if cluster_id and cluster_id in waiting.full:
                     waiting.block_on_cluster(view.id, cluster_id)
                     continue
@@ -373,7 +373,7 @@ class Scheduler:
                     if budget <= 0:
                         waiting.block_on_budget(view.id)
                     else:
-                        cluster_id = task.cluster_id or self.state.auto_cluster(view.id, task.name)
+                        cluster_id = self.state.cluster_of(view.id, task)
                         waiting.block_on_cluster(view.id, cluster_id)
         return launches
 
@@ -391,7 +391,7 @@ class Scheduler:
         waiting = self.state.waiting
         blocked: list[str] = []
         for task in core.ready_tasks(view):
-            cluster_id = task.cluster_id or self.state.auto_cluster(view.id, task.name)
+            cluster_id = self.state.cluster_of(view.id, task)
             if not cluster_id or cluster_id not in waiting.full:
                 return False
             blocked.append(cluster_id)

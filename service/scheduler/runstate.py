@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from api import JobDescription
 from api.states import ACTIVE_STATES
 from service.executors.base import InstanceKey
-from service.scheduler.core import JobView
+from service.scheduler.core import JobView, TaskView
 from service.scheduler.waiting import WaitIndex
 
 #: (job id, task name, instance index)
@@ -192,6 +192,11 @@ class RunState:
 
     def auto_cluster(self, job_id: str, task: str) -> str:
         return self.auto_clusters.get((job_id, task), "")
+
+    def cluster_of(self, job_id: str, task: TaskView) -> str:
+        """The cluster a task's instances are placed on: the one it names, else its AutoCluster
+        ("" until that is made, at its first placement)."""
+        return task.cluster_id or self.auto_cluster(job_id, task.name)
 
     def set_auto_cluster(self, job_id: str, task: str, cluster_id: str) -> None:
         self.touch(job_id)
