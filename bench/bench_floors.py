@@ -8,10 +8,11 @@ Rows (``--n`` starts per loop, ``--rounds`` rounds alternated, medians):
    (``isolation.bwrap_argv`` + ``true`` in a real sandbox folder pair, spawned as
    ``runner._start`` spawns it, in the runner host's run-as user namespace); R = one whole
    attempt through ``runner.run_instance`` (bwrap + cgroup limits), and R0 the same under
-   ``--isolation none`` (limits only). Loops are timed by wall clock (they are CPU-bound: no
-   waiting) and, with ``perf``, by ``perf stat -e task-clock`` of a child running the same loop
-   (minus the same child running none). RUSAGE_CHILDREN would undercount bwrap: with
-   ``--unshare-pid`` its pid 1 is not reaped by the bwrap we wait for.
+   ``--isolation none`` (limits only). Loops are timed by wall clock (S, M and P are CPU-bound;
+   R also waits, e.g. for a busy cgroup's rmdir) and, with ``perf``, by ``perf stat -e
+   task-clock`` of a child running the same loop, counting only the loop (``--control``).
+   RUSAGE_CHILDREN would undercount bwrap: with ``--unshare-pid`` its pid 1 is not reaped by
+   the bwrap we wait for.
    Budget: the chain's goal is <= 2.5 S per transition beyond a bare spawn; floor P - S.
 3. 100 one-task jobs vs Slurm (goal x150): budget per job T_slurm / 100 / 150; floor per job
    (P_cpu + C_client) / cores, C_client the client CPU per job of ``hundred_jobs`` (create +
@@ -72,7 +73,18 @@ from tests.support.client import SignedClient  # noqa: E402
 KINDS = ("S", "M", "P", "R", "R0")
 NAMES = {"S": "subprocess.run(['true'])", "M": "bwrap --bind / / true", "P": "production bwrap start",
          "R": "run_instance, bwrap + limits", "R0": "run_instance, limits only"}  # fmt: skip
-PERF = shutil.which("perf")
+
+
+def _perf_works() -> str | None:
+    """``perf`` when it is on PATH and can count here (a kernel-mismatched wrapper cannot)."""
+    perf = shutil.which("perf")
+    if perf is None:
+        return None
+    done = subprocess.run([perf, "stat", "-e", "task-clock", "true"], capture_output=True, check=False)
+    return perf if done.returncode == 0 else None
+
+
+PERF = _perf_works()
 Start = Callable[[], None]
 
 
@@ -135,27 +147,42 @@ def timed(start: Start, n: int) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def _child(tool: list[str], kind: str, n: int, root: Path) -> str:
-    argv = [*tool, "--", sys.executable, __file__, "--start-loop", kind, "--n", str(n), "--root", str(root)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    require(done.returncode == 0, f"{' '.join(tool[:2])} of {NAMES[kind]}: {done.stderr[-400:]}")
+def counted(start: Start, n: int, control: Path) -> None:
+    """The child ``perf`` runs: setup and one warm-up start, then ``n`` starts with perf's counters
+    on (its ``--control`` fifos), so nothing but the loop is counted."""
+    start()
+    with open(control / "ctl", "wb", buffering=0) as ctl, open(control / "ack", "rb", buffering=0) as ack:
+        for command in (b"enable\n", None, b"disable\n"):
+            if command is None:
+                for _ in range(n):
+                    start()
+                continue
+            ctl.write(command)
+            require(b"ack" in ack.read(64), f"perf did not acknowledge {command!r}")
+
+
+def _perf(tool: list[str], kind: str, n: int, root: Path) -> str:
+    """stderr of ``perf <tool>`` (counting only while ``counted`` says) over a child's loop of ``kind``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for fifo in ("ctl", "ack"):
+        os.mkfifo(root / fifo)
+    control = ["-D", "-1", "--control", f"fifo:{root / 'ctl'},{root / 'ack'}"]
+    child = [sys.executable, __file__, "--start-loop", kind, "--n", str(n), "--root", str(root)]
+    done = subprocess.run([PERF or "perf", *tool, *control, "--", *child], capture_output=True, text=True)
+    require(done.returncode == 0, f"perf {tool[0]} of {NAMES[kind]}: {done.stderr[-400:]}")
     return done.stderr
 
 
 def task_clock(kind: str, n: int, root: Path) -> float:
-    """CPU seconds per start by ``perf stat -e task-clock`` (the child and all it spawns),
-    the same child doing only its setup and warm-up subtracted."""
-    ms = []
-    for count in (n, 0):
-        out = _child([PERF or "perf", "stat", "-x", ",", "-e", "task-clock"], kind, count, root / str(count))
-        ms.append(next(float(line.split(",")[0]) for line in out.splitlines() if "task-clock" in line))
-    return (ms[0] - ms[1]) / 1e3 / n
+    """CPU seconds per start by ``perf stat -e task-clock``: the child and all it spawns."""
+    out = _perf(["stat", "-x", ",", "-e", "task-clock"], kind, n, root)
+    return next(float(line.split(",")[0]) for line in out.splitlines() if "task-clock" in line) / 1e3 / n
 
 
 def ld_so_share(n: int, tmp: Path) -> tuple[float, float]:
     """(CPU ms per exec of ``true``, of which in ld.so) from ``perf record -e cpu-clock`` periods (ns)."""
     data, perf = str(tmp / "true.perf"), PERF or "perf"
-    _child([perf, "record", "-q", "-e", "cpu-clock", "-F", "10000", "-o", data], "S", n, tmp / "perf")
+    _perf(["record", "-q", "-e", "cpu-clock", "-F", "10000", "-o", data], "S", n, tmp / "perf")
     argv = [perf, "report", "-i", data, "--stdio", "-g", "none", "--no-children", "-F", "period,comm,dso"]
     report = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in report.splitlines() if line.strip() and not line.startswith("#")]
@@ -173,7 +200,7 @@ def rows_starts(tmp: Path, rounds: int, n: int, rows: set[str]) -> tuple[float, 
         for kind in kinds:
             wall[kind].append(timed(start_of(kind, tmp / f"in-{r}-{kind}"), n))
             if PERF:
-                cpu[kind].append(task_clock(kind, n, tmp / f"perf-{r}"))
+                cpu[kind].append(task_clock(kind, n, tmp / f"perf-{r}-{kind}"))
     w = {k: median(v) * 1e3 for k, v in wall.items()}
     c = {k: median(v) * 1e3 for k, v in cpu.items() if v}
     s = w["S"]
@@ -233,6 +260,8 @@ def row_jobs(tmp: Path, rounds: int, p_cpu: float, p_source: str, slurm_given: f
     print(f"   budget for x150: T_slurm {t_slurm:.1f} s ({whence}) / 100 / 150 = {budget * 1e3:.2f} ms "
           f"per job; floor / budget x{floor / budget:.2f}; Slurm/bcsd at the floor "
           f"x{t_slurm / 100 / floor:.0f}")  # fmt: skip
+    print(f"   left for all else a job costs (bcsd, runner host, sandbox folders): (budget - floor) x "
+          f"{cores} = {(budget - floor) * cores * 1e3:.2f} ms of CPU")  # fmt: skip
 
 
 # ---------------------------------------------------------------- row 4: CreateJob vs FastAPI
@@ -283,6 +312,9 @@ def row_create(tmp: Path, rounds: int, total: int, clients: int) -> None:
     print(f"   bcsd validation V = {v * 1e6:.0f} us/create (of which JSON parse {parse * 1e6:.0f} us, "
           f"which the baseline does too)")  # fmt: skip
     best, beyond_parse = (c + b) / (c + b + v), (c + b) / (c + b + v - parse)
+    allowed = (c + b) / 0.8 - c
+    print(f"   x0.8 allows bcsd's server CPU <= (c + b) / 0.8 - c = {allowed * 1e3:.3f} ms/create; "
+          f"floor b + V = {(b + v) * 1e3:.3f} ms")  # fmt: skip
     print(f"   best bcsd / FastAPI doing only the baseline + V: (c + b) / (c + b + V) = x{best:.2f} "
           f"(V less the parse the baseline does: x{beyond_parse:.2f}); goal x0.8")  # fmt: skip
     print(f"   bcsd now: {rate['bcsd']:.0f}/s, server CPU {s * 1e3:.3f} ms/create; measured "
@@ -301,11 +333,8 @@ def main() -> int:
     p.add_argument("--start-loop", choices=KINDS, help=argparse.SUPPRESS)  # the child task_clock times
     p.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.start_loop:  # setup and one warm-up start even for --n 0: task_clock subtracts them
-        args.root.mkdir(parents=True, exist_ok=True)
-        start = start_of(args.start_loop, args.root)
-        for _ in range(args.n + 1):
-            start()
+    if args.start_loop:
+        counted(start_of(args.start_loop, args.root), args.n, args.root)
         return 0
     rows = set(args.rows.split(","))
     print("shared 2-core machine: absolute figures are noisy; compare within one run", flush=True)
