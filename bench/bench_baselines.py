@@ -209,19 +209,26 @@ def rows_bcsd(tmp: Path, rounds: int, instances: int, rows: set[str]) -> dict[st
     return {"hundred": median(hundred)} if hundred else {}
 
 
-def row_slurm(tmp: Path, bcsd_s: float) -> None:
+def slurm_seconds(tmp: Path, jobs: int = 100) -> float | str:
+    """Seconds a throwaway Slurm takes for ``jobs`` trivial jobs, or why it cannot run here."""
     why = ensure_installed()
     if why:
-        print(f"4. 100 trivial jobs vs Slurm: skipped, {why}; bcsd alone {bcsd_s:.2f} s")
-        return
+        return why
     slurm = LocalSlurm(tmp / "slurm")
     try:
         slurm.start()
-        took = slurm.sbatch_many(100)
+        return slurm.sbatch_many(jobs)
     except RuntimeError as failed:
         raise FailedRun(f"Slurm baseline: {failed}") from None
     finally:
         slurm.stop()
+
+
+def row_slurm(tmp: Path, bcsd_s: float) -> None:
+    took = slurm_seconds(tmp)
+    if isinstance(took, str):
+        print(f"4. 100 trivial jobs vs Slurm: skipped, {took}; bcsd alone {bcsd_s:.2f} s")
+        return
     print(f"4. 100 trivial jobs end to end: bcsd {bcsd_s:.2f} s (median); Slurm 22.05 tuned, one round "
           f"{took:.1f} s; Slurm/bcsd x{took / bcsd_s:.0f}")
 

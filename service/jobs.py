@@ -62,18 +62,24 @@ def check_restartable(conn: Connection, job_id: str) -> None:
             require_active_cluster(conn, task.cluster_id)
 
 
-def accept_job(
-    conn: Connection, settings: Settings, body: object, token: str
-) -> tuple[str, core.JobView | None, JobDescription]:
-    """Validate, apply quotas and IdempotentToken, insert. Returns (job id, new view or None
-    when the token replayed an earlier job, the job as stored)."""
+def validated_job(body: object) -> tuple[JobDescription, dict[str, Any], str]:
+    """The job a CreateJob body describes, its normal form and that form's ``spec_hash``, or
+    the API's error; reads no store, so ``bench/bench_floors.py`` times exactly this part."""
     job = parse_job(body)
     # only a type this service offers (its /available table) can ever run (issue 13)
     refused = next(job_instance_type_errors(body, INSTANCE_TYPES), None) if isinstance(body, dict) else None
     if refused is not None:
         raise refused
     wire = job.wire
-    digest = spec_hash(wire)
+    return job, wire, spec_hash(wire)
+
+
+def accept_job(
+    conn: Connection, settings: Settings, body: object, token: str
+) -> tuple[str, core.JobView | None, JobDescription]:
+    """Validate, apply quotas and IdempotentToken, insert. Returns (job id, new view or None
+    when the token replayed an earlier job, the job as stored)."""
+    job, wire, digest = validated_job(body)
     if (earlier := replayed(conn, "job", token, digest)) is not None:
         return earlier, None, job
     # the named clusters' states are sent now and judged after the quotas (whose refusal comes
