@@ -139,8 +139,8 @@ def profile_transitions(bcsd: BcsdProcess, tmp: Path, n: int) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--creates", type=int, default=3000)
-    p.add_argument("--instances", type=int, default=2000)
+    p.add_argument("--creates", type=int, default=3000, help="0: skip the create profile")
+    p.add_argument("--instances", type=int, default=2000, help="0: skip the instances profile")
     p.add_argument("--isolation", default="auto")
     p.add_argument("--keep", default="", help="copy the raw py-spy files here")
     args = p.parse_args()
@@ -150,6 +150,8 @@ def main() -> int:
         tmp = Path(tmpdir)
         for name, run, n in (("create", profile_creates, args.creates),
                              ("transition", profile_transitions, args.instances)):  # fmt: skip
+            if n <= 0:  # that part not asked for
+                continue
             bcsd = start_bcsd(tmp / name, isolation=args.isolation, max_job_count=10**7)
             try:
                 run(bcsd, tmp, n)
