@@ -35,6 +35,7 @@ from typing import IO, Any
 
 from service.executors import userns
 from service.executors.base import InstanceExited, InstanceKey, InstanceLaunch, InstanceStarted
+from service.executors.keeper import Keeper
 from service.executors.runner import run_instance
 from service.executors.vm_pool import DEFAULT_IDLE_S, DEFAULT_MAX_ALIVE, VmPool
 
@@ -62,9 +63,13 @@ def read_frame(stream: IO[bytes]) -> Any:
 class Host:
     """Runs launches in a bounded thread pool and writes their events to ``out``."""
 
-    def __init__(self, out: IO[bytes], max_parallel: int, node: str, vms: VmPool | None = None) -> None:
+    def __init__(
+        self, out: IO[bytes], max_parallel: int, node: str, vms: VmPool | None = None,
+        keeper: Keeper | None = None,
+    ) -> None:  # fmt: skip
         self._out = out
         self._vms = vms if vms is not None else VmPool()
+        self._keeper = keeper
         self._node = node
         self._write_lock = threading.Lock()
         self._lock = threading.Lock()
@@ -92,18 +97,27 @@ class Host:
                 stop.set()
         self._pool.shutdown(wait=True)
         self._vms.close()
+        if self._keeper is not None:
+            self._keeper.close()
 
     def _run(self, launch: InstanceLaunch, stop: threading.Event) -> None:
         key = launch.key
 
         reported = False
+        group = 0
 
         def started(pid: int, sandbox_path: str) -> None:
+            nonlocal group
+            if self._keeper is not None and pid > 1:
+                group = pid
+                self._keeper.hold(group)
             self._emit(InstanceStarted(key, datetime.now(UTC), self._node, "127.0.0.1", sandbox_path, pid))
 
         def exited(event: InstanceExited) -> None:  # before the sandbox/cgroup cleanup
             nonlocal reported
             reported = True
+            if self._keeper is not None and group:
+                self._keeper.release(group)
             with self._lock:
                 self._stops.pop(key, None)
             self._emit(event)
@@ -137,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     userns.use_in_this_process()  # bcsd watches this process: see userns.use_in_this_process
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the event stream
-    host = Host(out, args.max_parallel, args.node, VmPool(args.vm_idle_s, args.vm_max))
+    # the keeper kills this host's process groups should it die with bcsd (keeper.py)
+    host = Host(out, args.max_parallel, args.node, VmPool(args.vm_idle_s, args.vm_max), Keeper.start())
     while True:
         message = read_frame(inp)
         if message is None or message[0] == "close":

@@ -52,8 +52,9 @@ def use_in_this_process() -> None:
     In the namespace bwrap's pid 1 is the run-as user and its launcher root without
     capabilities, so ``--die-with-parent`` cannot signal it across that uid switch and a sandbox
     may outlive a killed launcher. The local runner host is watched: bcsd kills its attempts'
-    process groups when it dies, and a restart reaps what is left. A Dask worker is not, so its
-    sandboxes keep ``setpriv`` and die with it.
+    process groups when it dies, its keeper (``keeper.py``) when bcsd died with it, and a restart
+    reaps what a crash of all three left. A Dask worker is not, so its sandboxes keep
+    ``setpriv`` and die with it.
     """
     global _launcher_watched
     _launcher_watched = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -40,16 +41,76 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _keepers(host: int) -> list[int]:
+    """The runner host's keeper (``executors/keeper.py``): its child running the interpreter (the
+    host's other children are bwrap or the commands themselves)."""
+    python = os.path.realpath(sys.executable)
+    found = []
+    for pid in _children(host):
+        try:
+            if os.path.realpath(f"/proc/{pid}/exe") == python:
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
 def _crash(bcsd: BcsdProcess) -> None:
-    """kill -9 of bcsd and of its runner host, as a crash of the node: a runner host that
-    outlives bcsd stops the attempts and cleans their sandboxes up itself, so only a dead one
-    leaves the sandboxes to recovery. Frozen first, so it does nothing when bcsd's pipe closes."""
+    """kill -9 of bcsd, of its runner host and of the host's keeper, as a crash of the node: a
+    runner host that outlives bcsd stops the attempts and cleans their sandboxes up itself, and
+    a keeper that outlives the host kills its commands, so only both dead leave the commands and
+    sandboxes to recovery. Frozen first, so they do nothing when a pipe closes."""
     hosts = _children(bcsd.pid)
-    for pid in hosts:
+    keepers = [k for host in hosts for k in _keepers(host)]
+    assert keepers, "each runner host starts a keeper"
+    for pid in hosts + keepers:
         os.kill(pid, signal.SIGSTOP)
     bcsd.kill9()
-    for pid in hosts:
+    for pid in hosts + keepers:
         os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("confined", ["auto", "none"])
+def test_a_crash_of_bcsd_with_its_runner_host_leaves_no_command_running(
+    tmp_path: Path, confined: str
+) -> None:
+    """Neither bwrap's pid 1 in the run-as user namespace nor an unconfined command gets a
+    parent-death signal, and with bcsd dead nobody kills the groups of its dead runner host: its
+    keeper does, at once, without waiting for a restart. After a normal stop no keeper is left."""
+    bcsd = start_bcsd(tmp_path, isolation=confined)
+    client = SignedClient(bcsd.url, bcsd.key_id, bcsd.secret)
+    left: list[int] = []
+    try:
+        jid = client.create_job(job({"a": task("sleep 60", count=2)}))
+        client.wait_job(jid, ("Running",))
+        deadline = time.monotonic() + 20
+        while len(instance_pids(jid, program="sleep")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(instance_pids(jid, program="sleep")) == 2
+        hosts = _children(bcsd.pid)
+        os.kill(bcsd.pid, signal.SIGSTOP)  # bcsd must not see its host die: both die "at once"
+        for pid in hosts:
+            os.kill(pid, signal.SIGKILL)
+        bcsd.kill9()
+        deadline = time.monotonic() + 10
+        while (left := instance_pids(jid, program="sleep")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not left, "a command outlived bcsd and its runner host"
+
+        bcsd.restart()  # a normal run and stop: the keeper ends with its host
+        client.wait_job(client.create_job(job({"a": task("true")})))
+        keepers = [k for host in _children(bcsd.pid) for k in _keepers(host)]
+        assert len(keepers) == 1
+        bcsd.stop()
+        deadline = time.monotonic() + 10
+        while _alive(keepers[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(keepers[0]), "the keeper outlived a runner host that closed"
+    finally:
+        for pid in left:  # never leave a process behind, even when the test fails
+            os.kill(pid, signal.SIGKILL)
+        client.close()
+        bcsd.stop()
 
 
 @pytest.mark.slow
