@@ -32,7 +32,6 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-SOURCE = Path(__file__).read_text() if "__file__" in globals() else ""
 CLOSE_TIMEOUT_S = 5.0
 
 
@@ -66,8 +65,9 @@ class Keeper:
 
     @classmethod
     def start(cls) -> Keeper:
+        source = Path(__file__).read_text()  # this file is the keeper's program
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", SOURCE],
+            [sys.executable, "-I", "-S", "-c", source],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, close_fds=True, start_new_session=True,
         )  # fmt: skip
         return cls(proc)

@@ -108,7 +108,7 @@ class Host:
 
         def started(pid: int, sandbox_path: str) -> None:
             nonlocal group
-            if self._keeper is not None and pid > 1:
+            if self._keeper is not None:  # it ignores an id that names no group of ours
                 group = pid
                 self._keeper.hold(group)
             self._emit(InstanceStarted(key, datetime.now(UTC), self._node, "127.0.0.1", sandbox_path, pid))
