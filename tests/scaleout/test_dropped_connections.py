@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.service.jobspec import PARKED_CLUSTER, job, task
+from tests.service.jobspec import parked_job
 from tests.support.bcsd import start_bcsd
 from tests.support.client import SignedClient
 from tests.support.postgres import PostgresCluster
@@ -27,9 +27,7 @@ def test_connections_the_server_drops_are_replaced(tmp_path: Path, postgres: Pos
         start_bcsd(tmp_path, database_url=url) as bcsd,
         SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as c,
     ):
-        r = c.post("/clusters", PARKED_CLUSTER)
-        assert r.status_code == 201, r.text
-        body = job({"a": task("true", cluster_id=r.json()["Id"])})
+        body = parked_job(c)
         assert c.post("/jobs", body).status_code == 201
         with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as admin:
             pids = [pid for (pid,) in admin.execute(OURS, (database,))]

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.store.database_url import driver_url
-from tests.service.jobspec import PARKED_CLUSTER, job, task
+from tests.service.jobspec import parked_job
 from tests.support.bcsd import BcsdProcess, start_bcsd
 from tests.support.client import SignedClient
 from tests.support.postgres import PostgresCluster
@@ -33,9 +33,7 @@ def database_url(postgres: PostgresCluster) -> str:
 
 def _parked_job(bcsd: BcsdProcess) -> dict:
     with SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client:
-        r = client.post("/clusters", PARKED_CLUSTER)
-        assert r.status_code == 201, r.text
-        return job({"a": task("true", cluster_id=r.json()["Id"])})
+        return parked_job(client)
 
 
 def _create(bcsd: BcsdProcess, body: dict) -> tuple[int, str]:

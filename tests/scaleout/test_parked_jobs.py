@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.service.jobspec import PARKED_CLUSTER, job, task
+from tests.service.jobspec import parked_job
 from tests.support.bcsd import start_bcsd
 from tests.support.client import SignedClient
 from tests.support.postgres import PostgresCluster
@@ -46,9 +46,7 @@ def test_a_rescan_locks_only_the_first_job_parked_on_a_full_cluster(
         start_bcsd(tmp_path, database_url=url) as bcsd,
         SignedClient(bcsd.url, bcsd.key_id, bcsd.secret) as client,
     ):
-        r = client.post("/clusters", PARKED_CLUSTER)
-        assert r.status_code == 201, r.text
-        body = job({"a": task("true", cluster_id=r.json()["Id"])})
+        body = parked_job(client)
         first, *behind = (client.create_job(body) for _ in range(4))
         start = log.stat().st_size
         deadline = time.monotonic() + 60

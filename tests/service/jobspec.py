@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.client import SignedClient
+
 #: a named cluster with no VMs: jobs placed on it wait, so creating them is all that happens
 PARKED_CLUSTER: dict[str, Any] = {
     "Name": "parked",
@@ -11,6 +13,13 @@ PARKED_CLUSTER: dict[str, Any] = {
     "InstanceType": "ecs.sn1.medium",
     "Groups": {"g": {"DesiredVMCount": 0}},
 }
+
+
+def parked_job(client: SignedClient) -> dict[str, Any]:
+    """A one-task job body on a new ``PARKED_CLUSTER``: created jobs of it wait for ever."""
+    r = client.post("/clusters", PARKED_CLUSTER)
+    assert r.status_code == 201, r.text
+    return job({"a": task("true", cluster_id=r.json()["Id"])})
 
 
 def task(
